@@ -1,0 +1,7 @@
+mod current_session;
+mod login;
+mod logout;
+
+pub use current_session::*;
+pub use login::*;
+pub use logout::*;

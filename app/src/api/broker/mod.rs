@@ -1,0 +1,3 @@
+mod broker_credential;
+
+pub use broker_credential::*;

@@ -1,0 +1,100 @@
+//! The service layer the server functions call (server side only). The server crate implements it;
+//! its REST API calls the same implementation, so both paths share every authorization check.
+use crate::domain::{AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series, SessionInfo};
+use std::sync::Arc;
+
+/// Name of the session cookie. `__Host-` makes the browser refuse it unless it is Secure, has
+/// Path=/ and no Domain, so no other site or subdomain can plant or read it.
+pub const SESSION_COOKIE: &str = "__Host-boxpilot-session";
+
+/// An authenticated user, derived from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub sub: String,
+    pub username: String,
+    pub role: Role,
+    pub fleets: Vec<FleetId>,
+    pub all_fleets: bool,
+}
+
+impl Caller {
+    pub fn may_see_fleet(&self, fleet: &FleetId) -> bool {
+        self.all_fleets || self.fleets.contains(fleet)
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this needs the {role} role, you are {}", self.role)))
+        }
+    }
+
+    pub fn info(&self) -> SessionInfo {
+        SessionInfo {
+            username: self.username.clone(),
+            role: self.role,
+            fleets: self.fleets.clone(),
+            all_fleets: self.all_fleets,
+        }
+    }
+}
+
+/// A new browser session: the opaque id goes into the cookie, the tokens stay on the server.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub session_id: String,
+    pub max_age_secs: i64,
+    pub info: SessionInfo,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryQuery {
+    pub device: DeviceId,
+    pub metric: String,
+    pub from: i64,
+    pub to: i64,
+    pub max_points: usize,
+}
+
+#[async_trait::async_trait]
+pub trait ConsoleService: Send + Sync + 'static {
+    async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError>;
+    async fn logout(&self, session_id: &str) -> Result<(), AppError>;
+    /// The caller behind a session cookie, refreshing its tokens when they expired.
+    async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError>;
+    async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError>;
+    async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError>;
+    async fn telemetry(&self, caller: &Caller, query: TelemetryQuery) -> Result<Series, AppError>;
+    async fn broker_credential(&self, caller: &Caller) -> Result<BrokerCredential, AppError>;
+}
+
+pub type SharedService = Arc<dyn ConsoleService>;
+
+/// The session id in a `Cookie` header, if any.
+pub fn session_id_from_cookies(cookie_header: &str) -> Option<&str> {
+    cookie_header
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty())
+}
+
+/// The `Set-Cookie` value for a session; an empty id with max-age 0 clears it.
+pub fn session_cookie(session_id: &str, max_age_secs: i64) -> String {
+    format!("{SESSION_COOKIE}={session_id}; Path=/; Max-Age={max_age_secs}; HttpOnly; Secure; SameSite=Strict")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_session_cookie_among_others() {
+        let h = format!("a=1; {SESSION_COOKIE}=abc; b=2");
+        assert_eq!(session_id_from_cookies(&h), Some("abc"));
+        assert_eq!(session_id_from_cookies("a=1"), None);
+        assert_eq!(session_id_from_cookies(&format!("{SESSION_COOKIE}=")), None);
+    }
+}

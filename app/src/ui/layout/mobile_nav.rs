@@ -1,0 +1,36 @@
+use super::SignOutButton;
+use crate::ui::auth::AuthContext;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The bottom bar of narrow screens (under 640 px): thumb-reachable navigation, the signed-in
+/// user and sign-out. Hidden by CSS on wider screens, where the top bar carries them.
+#[component]
+pub fn MobileNav() -> impl IntoView {
+    let auth = AuthContext::expect();
+    let username = move || auth.session().map(|s| s.username).unwrap_or_default();
+    let role = move || auth.session().map(|s| s.role.as_str()).unwrap_or_default();
+    view! {
+        <nav class="mobile-nav" aria-label="Main (mobile)">
+            <A href="/" exact=true attr:class="mobile-nav-item">
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" class="icon">
+                    <path
+                        d="M4 5h16M4 12h16M4 19h16"
+                        fill="none"
+                        stroke="currentColor"
+                        stroke-width="2"
+                        stroke-linecap="round"
+                    />
+                </svg>
+                <span>"Fleet"</span>
+            </A>
+            <div class="mobile-nav-item mobile-user" aria-label="Signed in user">
+                <span class="user-name">{username}</span>
+                <span class="role-badge" data-role=role>
+                    {role}
+                </span>
+            </div>
+            <SignOutButton class="mobile-nav-item" />
+        </nav>
+    }
+}

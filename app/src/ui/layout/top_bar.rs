@@ -1,0 +1,36 @@
+use super::{BrandMark, MqttIndicator, SignOutButton};
+use crate::ui::auth::AuthContext;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// Product name, navigation, live-connection state, user and role, sign out. On a phone the
+/// navigation, user and sign-out move to the bottom bar.
+#[component]
+pub fn TopBar() -> impl IntoView {
+    let auth = AuthContext::expect();
+    let username = move || auth.session().map(|s| s.username).unwrap_or_default();
+    let role = move || auth.session().map(|s| s.role.as_str()).unwrap_or_default();
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand" attr:aria-label="boxpilot, fleet overview">
+                <BrandMark />
+                <span class="brand-name">"boxpilot"</span>
+            </A>
+            <nav class="topnav desktop-only" aria-label="Main">
+                <A href="/" exact=true>
+                    "Fleet"
+                </A>
+            </nav>
+            <div class="topbar-end">
+                <MqttIndicator />
+                <div class="user desktop-only" aria-label="Signed in user">
+                    <span class="user-name">{username}</span>
+                    <span class="role-badge" data-role=role>
+                        {role}
+                    </span>
+                </div>
+                <SignOutButton class="desktop-only" />
+            </div>
+        </header>
+    }
+}

@@ -1,0 +1,12 @@
+//! The console's user interface (browser only, feature `csr`), one folder per feature and one
+//! component per file.
+mod app;
+pub mod auth;
+pub mod chart;
+pub mod clock;
+pub mod device;
+pub mod fleet;
+pub mod layout;
+pub mod mqtt;
+
+pub use app::App;

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what boxpilot needs to build and test, skipping whatever is already there.
+# Versions and flags are the ones measured in BUILD-NOTES.md; nothing is downloaded at build time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS_DIR="${BOXPILOT_TOOLS_DIR:-$HOME/.cache/boxpilot-tools}"
+TRUNK_VERSION=0.21.14
+BINARYEN_VERSION=132.0.0
+PLAYWRIGHT_VERSION=1.57.0
+mkdir -p "$TOOLS_DIR"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# The wasm-bindgen CLI must match the library in Cargo.lock exactly.
+wasm_bindgen_version() {
+  awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock
+}
+
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v mosquitto_pub >/dev/null || need_apt+=(mosquitto-clients)
+command -v mosquitto >/dev/null && [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v brotli >/dev/null || need_apt+=(brotli)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  say "apt-get install ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
+
+if ! trunk --version 2>/dev/null | grep -q "$TRUNK_VERSION"; then
+  say "cargo install trunk $TRUNK_VERSION (about 6 minutes on 2 cores)"
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+WB_VERSION="$(wasm_bindgen_version)"
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
+  say "cargo install wasm-bindgen-cli $WB_VERSION (about 3 minutes)"
+  # --locked fails for this crate (a pinned dependency is missing from the registry).
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
+fi
+
+# Debian's binaryen (wasm-opt 108) produces broken wasm; use npm's, first on PATH via scripts/env.sh.
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || [ ! -d "$TOOLS_DIR/node_modules/playwright-core" ]; then
+  say "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_VERSION into $TOOLS_DIR"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" \
+    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null
+fi
+say "tools ready in $TOOLS_DIR"

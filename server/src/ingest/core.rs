@@ -1,0 +1,242 @@
+use super::counters::CounterBuffer;
+use super::validate::{reject, validate_status, validate_telemetry, RejectReason, Rejection, MAX_PAYLOAD_BYTES};
+use super::writer::{Job, Writer};
+use super::SeqTracker;
+use crate::store::{DeadLetter, Reading, Store, StoreError, WriteOutcome};
+use app::domain::topics::{ContractTopic, TopicKind};
+use app::domain::{DeviceId, FleetId, Presence};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Where a message came from, as recorded in dead letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Mqtt { client_id: String },
+    Http { username: String },
+    Lambda { client_id: String },
+}
+
+impl Source {
+    fn describe(&self) -> String {
+        match self {
+            Source::Mqtt { client_id } => format!("mqtt:{client_id}"),
+            Source::Http { username } => format!("http:{username}"),
+            Source::Lambda { client_id } => format!("iot-rule:{client_id}"),
+        }
+    }
+}
+
+/// One message entering the pipeline.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub source: Source,
+    /// Server time of arrival, ms.
+    pub received_at: i64,
+    /// The box an authenticated connection belongs to; `None` for HTTP ingest, which looks the box
+    /// up from the topic and refuses unknown ones.
+    pub publisher: Option<(FleetId, DeviceId)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestOutcome {
+    Stored,
+    Duplicate,
+    StatusUpdated,
+    Rejected(Rejection),
+    /// The store could not take it after retries; nothing was acknowledged as stored.
+    Failed(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestSettings {
+    /// Readings per store transaction at most.
+    pub max_batch: usize,
+    /// How often counters reach the store.
+    pub flush_every: Duration,
+    pub queue: usize,
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        Self { max_batch: 2048, flush_every: Duration::from_secs(1), queue: 65_536 }
+    }
+}
+
+pub struct IngestCore {
+    store: Arc<dyn Store>,
+    jobs: mpsc::Sender<Job>,
+    counters: Arc<Mutex<CounterBuffer>>,
+}
+
+const PREVIEW_BYTES: usize = 1024;
+
+impl IngestCore {
+    /// Starts the batch writer on the current runtime.
+    pub fn start(store: Arc<dyn Store>, settings: IngestSettings) -> Arc<Self> {
+        let (jobs, rx) = mpsc::channel(settings.queue);
+        let counters = Arc::new(Mutex::new(CounterBuffer::default()));
+        let writer = Writer {
+            store: store.clone(),
+            counters: counters.clone(),
+            max_batch: settings.max_batch,
+            flush_every: settings.flush_every,
+            seq: SeqTracker::default(),
+        };
+        tokio::spawn(writer.run(rx));
+        Arc::new(Self { store, jobs, counters })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Validates, stores and counts one message. Returns once the outcome is durable.
+    pub async fn ingest(&self, msg: Inbound) -> IngestOutcome {
+        let topic = ContractTopic::parse(&msg.topic);
+        let (fleet, device) = match (&topic, &msg.publisher) {
+            (_, Some((f, d))) => (Some(f.clone()), Some(d.clone())),
+            (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
+            (None, None) => (None, None),
+        };
+        self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| c.received += 1);
+
+        let result = self.check_and_store(&msg, topic).await;
+        match result {
+            Ok(outcome) => outcome,
+            Err(rejection) => {
+                self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
+                    *c.rejected.entry(rejection.reason.as_str().to_owned()).or_default() += 1
+                });
+                self.dead_letter(&msg, fleet, device, &rejection).await;
+                IngestOutcome::Rejected(rejection)
+            }
+        }
+    }
+
+    async fn check_and_store(&self, msg: &Inbound, topic: Option<ContractTopic>) -> Result<IngestOutcome, Rejection> {
+        let topic = topic.ok_or_else(|| {
+            reject(RejectReason::InvalidTopic, "topic must be dt/boxpilot/{fleet}/{box}/telemetry or .../status, without wildcards")
+        })?;
+        match &msg.publisher {
+            Some((fleet, device)) if (fleet, device) != (&topic.fleet, &topic.device) => {
+                return Err(reject(RejectReason::WrongFleet, "a box may publish only on its own topics"));
+            }
+            Some(_) => {}
+            None => {
+                let known = self
+                    .store
+                    .get_device(&topic.device)
+                    .await
+                    .map_err(|e| reject(RejectReason::StoreUnavailable, e.to_string()))?;
+                match known {
+                    None => return Err(reject(RejectReason::UnknownDevice, format!("no box {} is registered", topic.device))),
+                    Some(d) if d.fleet != topic.fleet => {
+                        return Err(reject(RejectReason::WrongFleet, format!("box {} is not in fleet {}", topic.device, topic.fleet)))
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        match topic.kind {
+            TopicKind::Telemetry => {
+                let m = validate_telemetry(&msg.payload, msg.received_at)?;
+                let reading = Reading {
+                    device: topic.device,
+                    fleet: topic.fleet,
+                    seq: m.seq,
+                    ts: m.ts,
+                    received_at: msg.received_at,
+                    metrics: m.metrics,
+                };
+                Ok(match self.write(reading).await {
+                    Ok(WriteOutcome::Stored) => IngestOutcome::Stored,
+                    Ok(WriteOutcome::Duplicate) => IngestOutcome::Duplicate,
+                    Err(e) => IngestOutcome::Failed(e.to_string()),
+                })
+            }
+            TopicKind::Status => {
+                let status = validate_status(&msg.payload)?;
+                let presence = Presence { online: status.online, last_seen: Some(msg.received_at), firmware: status.firmware };
+                Ok(match self.update_presence(&topic.device, |p| *p = presence).await {
+                    Ok(()) => IngestOutcome::StatusUpdated,
+                    Err(e) => IngestOutcome::Failed(e.to_string()),
+                })
+            }
+            TopicKind::CommandRequest | TopicKind::CommandResponse => {
+                Err(reject(RejectReason::InvalidTopic, "command topics are not telemetry"))
+            }
+        }
+    }
+
+    async fn write(&self, reading: Reading) -> Result<WriteOutcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        self.jobs
+            .send(Job::Reading { reading, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?;
+        outcome.await.map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?
+    }
+
+    fn count(&self, fleet: Option<&FleetId>, device: Option<&DeviceId>, at: i64, f: impl FnOnce(&mut crate::store::PipelineCounts)) {
+        let mut counters = self.counters.lock().expect("counter lock");
+        f(counters.bucket(fleet, device.map(DeviceId::as_str), at));
+    }
+
+    async fn dead_letter(&self, msg: &Inbound, fleet: Option<FleetId>, device: Option<DeviceId>, rejection: &Rejection) {
+        let cut = msg.payload.len().min(PREVIEW_BYTES);
+        let letter = DeadLetter {
+            id: uuid::Uuid::new_v4().to_string(),
+            received_at: msg.received_at,
+            fleet,
+            device: device.map(|d| d.to_string()),
+            topic: msg.topic.chars().take(256).collect(),
+            source: msg.source.describe(),
+            reason: rejection.reason.as_str().to_owned(),
+            detail: rejection.detail.clone(),
+            payload_preview: String::from_utf8_lossy(&msg.payload[..cut]).into_owned(),
+            payload_bytes: msg.payload.len(),
+        };
+        if self.jobs.send(Job::DeadLetter(letter)).await.is_err() {
+            tracing::error!("dead letter dropped: ingestion is shutting down");
+        }
+    }
+
+    async fn update_presence(&self, device: &DeviceId, change: impl FnOnce(&mut Presence)) -> Result<(), StoreError> {
+        let mut presence = self
+            .store
+            .get_device(device)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("box {device}")))?
+            .presence;
+        change(&mut presence);
+        self.store.set_presence(device, &presence).await
+    }
+
+    /// A box's connection opened or closed (broker events).
+    pub async fn set_connected(&self, device: &DeviceId, online: bool) {
+        let now = chrono::Utc::now().timestamp_millis();
+        if let Err(e) = self
+            .update_presence(device, |p| {
+                p.online = online;
+                p.last_seen = Some(now);
+            })
+            .await
+        {
+            tracing::warn!(%device, error = %e, "presence not recorded");
+        }
+    }
+
+    /// Writes buffered counters now (tests, shutdown); returns once they are stored.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let (reply, done) = oneshot::channel();
+        self.jobs.send(Job::Flush(reply)).await.map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?;
+        done.await.map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?
+    }
+
+    pub fn max_payload_bytes(&self) -> usize {
+        MAX_PAYLOAD_BYTES
+    }
+}

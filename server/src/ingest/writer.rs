@@ -1,0 +1,155 @@
+//! The batch writer: one task that groups concurrent readings into one durable store write
+//! (group commit), then counts what each write did. Callers wait for their own reading's outcome,
+//! so nothing is acknowledged before it is stored.
+use super::counters::CounterBuffer;
+use super::seq::SeqTracker;
+use crate::store::{DeadLetter, Reading, Store, StoreError, WriteOutcome};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+pub(crate) enum Job {
+    Reading { reading: Reading, reply: oneshot::Sender<Result<WriteOutcome, StoreError>> },
+    DeadLetter(DeadLetter),
+    Flush(oneshot::Sender<Result<(), StoreError>>),
+}
+
+pub(crate) struct Writer {
+    pub store: Arc<dyn Store>,
+    pub counters: Arc<Mutex<CounterBuffer>>,
+    pub max_batch: usize,
+    pub flush_every: Duration,
+    pub seq: SeqTracker,
+}
+
+/// Store errors are retried this many times, with backoff, before the batch fails.
+const ATTEMPTS: u32 = 4;
+
+async fn with_retry<T, F, Fut>(mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(20);
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt >= ATTEMPTS => return Err(e),
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "store write failed, retrying");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+impl Writer {
+    pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let mut tick = tokio::time::interval(self.flush_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch = Vec::with_capacity(self.max_batch);
+        loop {
+            tokio::select! {
+                received = jobs.recv_many(&mut batch, self.max_batch) => {
+                    if received == 0 {
+                        break;
+                    }
+                    self.process(std::mem::take(&mut batch)).await;
+                }
+                _ = tick.tick() => {
+                    if let Err(e) = self.flush_counters().await {
+                        tracing::error!(error = %e, "cannot store pipeline counters; kept in memory");
+                    }
+                }
+            }
+        }
+        if let Err(e) = self.flush_counters().await {
+            tracing::error!(error = %e, "pipeline counters lost at shutdown");
+        }
+    }
+
+    async fn process(&mut self, batch: Vec<Job>) {
+        let mut readings = Vec::new();
+        let mut replies = Vec::new();
+        let mut letters = Vec::new();
+        let mut flushes = Vec::new();
+        for job in batch {
+            match job {
+                Job::Reading { reading, reply } => {
+                    readings.push(reading);
+                    replies.push(reply);
+                }
+                Job::DeadLetter(letter) => letters.push(letter),
+                Job::Flush(reply) => flushes.push(reply),
+            }
+        }
+        if !letters.is_empty() {
+            if let Err(e) = with_retry(|| self.store.put_dead_letters(&letters)).await {
+                tracing::error!(error = %e, count = letters.len(), "dead letters could not be stored");
+            }
+        }
+        if !readings.is_empty() {
+            self.seed_sequences(&readings).await;
+            match with_retry(|| self.store.put_readings(&readings)).await {
+                Ok(outcomes) => {
+                    self.count(&readings, &outcomes);
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                        let _ = reply.send(Ok(outcome));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = readings.len(), "readings could not be stored");
+                    for reply in replies {
+                        let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
+                    }
+                }
+            }
+        }
+        for reply in flushes {
+            let _ = reply.send(self.flush_counters().await);
+        }
+    }
+
+    /// After a restart, continue each box's sequence from what the store last kept.
+    async fn seed_sequences(&mut self, readings: &[Reading]) {
+        for r in readings {
+            if self.seq.knows(&r.device) {
+                continue;
+            }
+            if let Ok(Some(device)) = self.store.get_device(&r.device).await {
+                if let (Some(seq), Some(ts)) = (device.latest_seq, device.latest_ts) {
+                    self.seq.seed(&r.device, seq, ts);
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, readings: &[Reading], outcomes: &[WriteOutcome]) {
+        let mut counters = self.counters.lock().expect("counter lock");
+        for (r, outcome) in readings.iter().zip(outcomes) {
+            let bucket = counters.bucket(Some(&r.fleet), Some(r.device.as_str()), r.received_at);
+            match outcome {
+                WriteOutcome::Stored => {
+                    bucket.accepted += 1;
+                    bucket.lost += self.seq.observe(&r.device, r.seq, r.ts);
+                }
+                WriteOutcome::Duplicate => bucket.duplicates += 1,
+            }
+        }
+    }
+
+    async fn flush_counters(&self) -> Result<(), StoreError> {
+        let deltas = self.counters.lock().expect("counter lock").drain();
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = with_retry(|| self.store.add_counters(&deltas)).await {
+            self.counters.lock().expect("counter lock").restore(deltas);
+            return Err(e);
+        }
+        Ok(())
+    }
+}

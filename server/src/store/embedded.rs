@@ -1,0 +1,404 @@
+//! The embedded store: one redb file in the data directory. redb was chosen over SQLite on the
+//! measurement in BENCHMARKS.md ("store choice"): pure Rust, no C toolchain, crash-safe commits, and
+//! typed tuple keys that give range queries per box without a query planner.
+use super::{
+    reading_codec, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Reading, Store,
+    StoreError, StoreResult, UserRecord, WriteOutcome,
+};
+use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+const DEVICES: TableDefinition<&str, &[u8]> = TableDefinition::new("devices");
+const FLEET_DEVICES: TableDefinition<(&str, &str), ()> = TableDefinition::new("fleet_devices");
+/// (box, box time ms, seq) -> encoded metrics: the key is also the idempotency key.
+const READINGS: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("readings");
+const DEAD_LETTERS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("dead_letters");
+const FLEET_DEAD_LETTERS: TableDefinition<(&str, i64, &str), ()> = TableDefinition::new("fleet_dead_letters");
+const COUNTERS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("counters");
+const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
+const GRANTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("grants");
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn to_json<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn from_json<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn grant_kind_key(kind: GrantKind) -> u8 {
+    match kind {
+        GrantKind::Session => 1,
+        GrantKind::RefreshToken => 2,
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) `boxpilot.redb` in `data_dir`.
+    pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| unavailable(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+        let path = data_dir.join("boxpilot.redb");
+        let db = Database::create(&path).map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let txn = db.begin_write().map_err(unavailable)?;
+        {
+            txn.open_table(DEVICES).map_err(unavailable)?;
+            txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
+            txn.open_table(READINGS).map_err(unavailable)?;
+            txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
+            txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
+            txn.open_table(COUNTERS).map_err(unavailable)?;
+            txn.open_table(USERS).map_err(unavailable)?;
+            txn.open_table(GRANTS).map_err(unavailable)?;
+        }
+        txn.commit().map_err(unavailable)?;
+        Ok(Self { db: Arc::new(db) })
+    }
+
+    /// Runs blocking redb work off the async runtime.
+    async fn blocking<T, F>(&self, work: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Database) -> StoreResult<T> + Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
+    }
+}
+
+fn read_device(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> StoreResult<Option<DeviceRecord>> {
+    match table.get(id).map_err(unavailable)? {
+        Some(bytes) => Ok(Some(from_json(bytes.value())?)),
+        None => Ok(None),
+    }
+}
+
+/// Writes readings and advances the latest values of their boxes, in the caller's transaction.
+fn write_readings(txn: &redb::WriteTransaction, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>> {
+    let mut outcomes = Vec::with_capacity(readings.len());
+    let mut newest: HashMap<&str, Vec<&Reading>> = HashMap::new();
+    {
+        let mut table = txn.open_table(READINGS).map_err(unavailable)?;
+        for r in readings {
+            let encoded = reading_codec::encode(&r.metrics);
+            let previous = table.insert((r.device.as_str(), r.ts, r.seq), encoded.as_slice()).map_err(unavailable)?;
+            if previous.is_some() {
+                outcomes.push(WriteOutcome::Duplicate);
+            } else {
+                outcomes.push(WriteOutcome::Stored);
+                newest.entry(r.device.as_str()).or_default().push(r);
+            }
+        }
+    }
+    let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
+    for (id, stored) in newest {
+        let Some(mut device) = read_device(&devices, id)? else { continue };
+        for r in stored {
+            device.presence.last_seen = Some(device.presence.last_seen.unwrap_or(0).max(r.received_at));
+            if device.latest_ts.is_none_or(|ts| r.ts >= ts) {
+                device.latest_ts = Some(r.ts);
+                device.latest_seq = Some(r.seq);
+                device.latest.extend(r.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        devices.insert(id, to_json(&device)?.as_slice()).map_err(unavailable)?;
+    }
+    Ok(outcomes)
+}
+
+#[async_trait::async_trait]
+impl Store for EmbeddedStore {
+    async fn create_device(&self, device: &DeviceRecord) -> StoreResult<()> {
+        let device = device.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
+                if devices.get(device.id.as_str()).map_err(unavailable)?.is_some() {
+                    return Err(StoreError::AlreadyExists(format!("box {}", device.id)));
+                }
+                devices.insert(device.id.as_str(), to_json(&device)?.as_slice()).map_err(unavailable)?;
+                let mut index = txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
+                index.insert((device.fleet.as_str(), device.id.as_str()), ()).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_device(&self, id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
+        let id = id.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            read_device(&txn.open_table(DEVICES).map_err(unavailable)?, id.as_str())
+        })
+        .await
+    }
+
+    async fn list_devices(&self, fleet: Option<&FleetId>) -> StoreResult<Vec<DeviceRecord>> {
+        let fleet = fleet.cloned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let devices = txn.open_table(DEVICES).map_err(unavailable)?;
+            let mut out = Vec::new();
+            match fleet {
+                Some(fleet) => {
+                    let index = txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
+                    let f = fleet.as_str();
+                    for entry in index.range((f, "")..=(f, "\u{10FFFF}")).map_err(unavailable)? {
+                        let (key, _) = entry.map_err(unavailable)?;
+                        if let Some(d) = read_device(&devices, key.value().1)? {
+                            out.push(d);
+                        }
+                    }
+                }
+                None => {
+                    for entry in devices.iter().map_err(unavailable)? {
+                        let (_, bytes) = entry.map_err(unavailable)?;
+                        out.push(from_json(bytes.value())?);
+                    }
+                }
+            }
+            out.sort_by(|a: &DeviceRecord, b| a.id.cmp(&b.id));
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn set_presence(&self, id: &DeviceId, presence: &Presence) -> StoreResult<()> {
+        let (id, presence) = (id.clone(), presence.clone());
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
+                let mut device =
+                    read_device(&devices, id.as_str())?.ok_or_else(|| StoreError::NotFound(format!("box {id}")))?;
+                device.presence = presence;
+                devices.insert(id.as_str(), to_json(&device)?.as_slice()).map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>> {
+        if readings.is_empty() {
+            return Ok(Vec::new());
+        }
+        let readings = readings.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let outcomes = write_readings(&txn, &readings)?;
+            txn.commit().map_err(unavailable)?;
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn metric_series(&self, id: &DeviceId, metric: &str, from: i64, to: i64) -> StoreResult<Vec<SeriesPoint>> {
+        let (id, metric) = (id.clone(), metric.to_owned());
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(READINGS).map_err(unavailable)?;
+            let d = id.as_str();
+            let mut points = Vec::new();
+            for entry in table.range((d, from, 0)..=(d, to, u64::MAX)).map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                if let Some(v) = reading_codec::metric_value(value.value(), &metric) {
+                    points.push(SeriesPoint { ts: key.value().1, value: v });
+                }
+            }
+            Ok(points)
+        })
+        .await
+    }
+
+    async fn put_dead_letters(&self, letters: &[DeadLetter]) -> StoreResult<()> {
+        let letters = letters.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut all = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
+                let mut by_fleet = txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
+                for letter in &letters {
+                    all.insert((letter.received_at, letter.id.as_str()), to_json(letter)?.as_slice())
+                        .map_err(unavailable)?;
+                    if let Some(fleet) = &letter.fleet {
+                        by_fleet
+                            .insert((fleet.as_str(), letter.received_at, letter.id.as_str()), ())
+                            .map_err(unavailable)?;
+                    }
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list_dead_letters(&self, fleet: Option<&FleetId>, limit: usize) -> StoreResult<Vec<DeadLetter>> {
+        let fleet = fleet.cloned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let all = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            match fleet {
+                None => {
+                    for entry in all.iter().map_err(unavailable)?.rev().take(limit) {
+                        out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+                    }
+                }
+                Some(fleet) => {
+                    let index = txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
+                    let f = fleet.as_str();
+                    let range = index.range((f, i64::MIN, "")..=(f, i64::MAX, "\u{10FFFF}")).map_err(unavailable)?;
+                    for entry in range.rev().take(limit) {
+                        let (key, _) = entry.map_err(unavailable)?;
+                        let (_, at, id) = key.value();
+                        if let Some(bytes) = all.get((at, id)).map_err(unavailable)? {
+                            out.push(from_json(bytes.value())?);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_counters(&self, deltas: &[CounterDelta]) -> StoreResult<()> {
+        let deltas = deltas.to_vec();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut table = txn.open_table(COUNTERS).map_err(unavailable)?;
+                for d in &deltas {
+                    let key = (d.fleet.as_str(), d.minute, d.device.as_str());
+                    let mut counts: PipelineCounts = match table.get(key).map_err(unavailable)? {
+                        Some(bytes) => from_json(bytes.value())?,
+                        None => PipelineCounts::default(),
+                    };
+                    counts.add(&d.counts);
+                    table.insert(key, to_json(&counts)?.as_slice()).map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn counters(&self, fleet: &FleetId, from: i64, to: i64) -> StoreResult<Vec<CounterDelta>> {
+        let fleet = fleet.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(COUNTERS).map_err(unavailable)?;
+            let f = fleet.as_str();
+            let mut out = Vec::new();
+            if to <= from {
+                return Ok(out);
+            }
+            for entry in table.range((f, from, "")..(f, to, "")).map_err(unavailable)? {
+                let (key, bytes) = entry.map_err(unavailable)?;
+                let (_, minute, device) = key.value();
+                out.push(CounterDelta {
+                    fleet: fleet.clone(),
+                    minute,
+                    device: device.to_owned(),
+                    counts: from_json(bytes.value())?,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(USERS)
+                .map_err(unavailable)?
+                .insert(user.username.as_str(), to_json(&user)?.as_slice())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
+        let username = username.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let users = txn.open_table(USERS).map_err(unavailable)?;
+            let found = users.get(username.as_str()).map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let users = txn.open_table(USERS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in users.iter().map_err(unavailable)? {
+                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_grant(&self, grant: &Grant) -> StoreResult<()> {
+        let grant = grant.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(GRANTS)
+                .map_err(unavailable)?
+                .insert((grant_kind_key(grant.kind), grant.secret_hash.as_str()), to_json(&grant)?.as_slice())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<Option<Grant>> {
+        let secret_hash = secret_hash.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let grants = txn.open_table(GRANTS).map_err(unavailable)?;
+            let found = grants.get((grant_kind_key(kind), secret_hash.as_str())).map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    async fn delete_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<()> {
+        let secret_hash = secret_hash.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(GRANTS)
+                .map_err(unavailable)?
+                .remove((grant_kind_key(kind), secret_hash.as_str()))
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable)).await
+    }
+}

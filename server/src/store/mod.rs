@@ -1,0 +1,70 @@
+//! The `Store` port: everything boxpilot keeps. Two adapters implement it (embedded redb here,
+//! DynamoDB on AWS) and both must pass the conformance suite in `conformance.rs`.
+//!
+//! The contract is shaped for a key-value store with range queries: every read is a point get or
+//! a range over one partition (a box, a fleet, a user), never a scan over everything.
+mod embedded;
+mod reading_codec;
+mod records;
+
+pub mod conformance;
+
+pub use embedded::EmbeddedStore;
+pub use records::*;
+
+use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("{0} not found")]
+    NotFound(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Boxes
+    /// Registers a box; fails with `AlreadyExists` if the id is taken (ids are unique across fleets).
+    async fn create_device(&self, device: &DeviceRecord) -> StoreResult<()>;
+    async fn get_device(&self, id: &DeviceId) -> StoreResult<Option<DeviceRecord>>;
+    /// Boxes of one fleet, or of every fleet, ordered by id.
+    async fn list_devices(&self, fleet: Option<&FleetId>) -> StoreResult<Vec<DeviceRecord>>;
+    /// Replaces the presence of a box (connection events and the status topic).
+    async fn set_presence(&self, id: &DeviceId, presence: &Presence) -> StoreResult<()>;
+
+    // Telemetry
+    /// Stores readings idempotently on (device, ts, seq) and advances each box's latest values.
+    /// Returns one outcome per reading, in order. Either the whole batch is durable or an error.
+    async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>>;
+    /// Points of one numeric or boolean metric of one box in `[from, to]` (ms), in time order.
+    async fn metric_series(&self, id: &DeviceId, metric: &str, from: i64, to: i64) -> StoreResult<Vec<SeriesPoint>>;
+
+    // Pipeline
+    async fn put_dead_letters(&self, letters: &[DeadLetter]) -> StoreResult<()>;
+    /// The newest dead letters first, at most `limit`.
+    async fn list_dead_letters(&self, fleet: Option<&FleetId>, limit: usize) -> StoreResult<Vec<DeadLetter>>;
+    /// Adds counter deltas to their (fleet, minute, box) buckets.
+    async fn add_counters(&self, deltas: &[CounterDelta]) -> StoreResult<()>;
+    /// Counter buckets of a fleet whose minute is in `[from, to)` (ms).
+    async fn counters(&self, fleet: &FleetId, from: i64, to: i64) -> StoreResult<Vec<CounterDelta>>;
+
+    // Identity (built-in provider)
+    async fn put_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn get_user(&self, username: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(&self) -> StoreResult<Vec<UserRecord>>;
+
+    // Sessions and refresh tokens, keyed by the hash of their secret
+    async fn put_grant(&self, grant: &Grant) -> StoreResult<()>;
+    async fn get_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<Option<Grant>>;
+    async fn delete_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<()>;
+
+    /// A cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+}
