@@ -2,6 +2,12 @@
 //! ARCHITECTURE.md). `main.rs` is a thin command-line entry point over this library.
 pub mod access;
 pub mod broker;
+pub mod cli;
+pub mod console;
+pub mod downsample;
+pub mod http;
 pub mod identity;
 pub mod ingest;
+pub mod runtime;
+pub mod simulator;
 pub mod store;

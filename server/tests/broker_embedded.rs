@@ -11,7 +11,7 @@ use boxpilot::broker::{
     BrokerAuthenticator, BrokerError, BrokerEvents, BrokerSettings, ConnectRefusal, EmbeddedBroker,
 };
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Packet, QoS,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
     SubscribeReasonCode, Transport,
 };
 use tokio::sync::{mpsc, Semaphore};
@@ -25,7 +25,10 @@ const STATUS_B1: &str = "dt/boxpilot/f1/b1/status";
 const CMD_REQ_B1: &str = "cmd/boxpilot/f1/b1/req";
 
 fn device(fleet: &str, id: &str) -> Principal {
-    Principal::Device { fleet: FleetId::parse(fleet).expect("fleet id"), device: DeviceId::parse(id).expect("device id") }
+    Principal::Device {
+        fleet: FleetId::parse(fleet).expect("fleet id"),
+        device: DeviceId::parse(id).expect("device id"),
+    }
 }
 
 fn console(expires_at: i64) -> Principal {
@@ -42,18 +45,25 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Users: boxes b1 and b2 of fleet f1, console user ann (valid) and old (expired), "down" (the
-/// identity store is unavailable); anything else is a bad credential.
+/// Users: boxes b1 and b2 of fleet f1, console user ann (valid), old (expired) and brief (expires
+/// 1.5 s after it authenticates), "down" (the identity store is unavailable); anything else is a bad
+/// credential.
 struct FakeAuth;
 
 #[async_trait::async_trait]
 impl BrokerAuthenticator for FakeAuth {
-    async fn authenticate(&self, _client_id: &str, username: &str, password: &[u8]) -> Result<Principal, ConnectRefusal> {
+    async fn authenticate(
+        &self,
+        _client_id: &str,
+        username: &str,
+        password: &[u8],
+    ) -> Result<Principal, ConnectRefusal> {
         let (secret, principal) = match username {
             "b1" => ("secret-b1", device("f1", "b1")),
             "b2" => ("secret-b2", device("f1", "b2")),
             "ann" => ("token-ann", console(now_ms() + 600_000)),
             "old" => ("token-old", console(now_ms() - 1_000)),
+            "brief" => ("token-brief", console(now_ms() + 1_500)),
             "down" => return Err(ConnectRefusal::Unavailable),
             _ => return Err(ConnectRefusal::BadCredentials),
         };
@@ -172,6 +182,9 @@ impl Client {
                     Ok(Event::Incoming(packet)) => {
                         let _ = tx.send(Ok(packet));
                     }
+                    // After DISCONNECT the client must close the connection; rumqttc's event
+                    // loop does not, and rmqtt waits for it: stop polling, which closes it.
+                    Ok(Event::Outgoing(Outgoing::Disconnect)) => return,
                     Ok(Event::Outgoing(_)) => {}
                     Err(e) => {
                         let _ = tx.send(Err(e.to_string()));
@@ -305,7 +318,10 @@ async fn the_puback_waits_for_on_publish() {
 async fn refused_connections_get_the_right_connack_codes() {
     let (broker, events) = start().await;
     // Wrong password: 4, bad user name or password.
-    assert_eq!(refusal(tcp_options(&broker, "b1", Some(("b1", "wrong")))).await, ConnectReturnCode::BadUserNamePassword);
+    assert_eq!(
+        refusal(tcp_options(&broker, "b1", Some(("b1", "wrong")))).await,
+        ConnectReturnCode::BadUserNamePassword
+    );
     // No credentials at all: 5, not authorized (no anonymous access).
     assert_eq!(refusal(tcp_options(&broker, "b1", None)).await, ConnectReturnCode::NotAuthorized);
     // The identity store cannot answer: 3, server unavailable (try again later).
@@ -364,7 +380,7 @@ async fn publishing_on_another_box_topic_is_dropped_and_disconnects() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mqtt5_client_gets_reason_135_for_a_denied_publish() {
-    use rumqttc::v5::mqttbytes::v5::{PubAckReason, Packet as Packet5};
+    use rumqttc::v5::mqttbytes::v5::{Packet as Packet5, PubAckReason};
     use rumqttc::v5::mqttbytes::QoS as QoS5;
     use rumqttc::v5::{AsyncClient as AsyncClient5, Event as Event5, MqttOptions as MqttOptions5};
 
@@ -507,7 +523,11 @@ async fn a_last_will_is_published_and_reported() {
         .await;
     assert_eq!(
         events.publishes_on(STATUS_B1),
-        vec![Seen::Publish { by: device("f1", "b1"), topic: STATUS_B1.into(), payload: b"{\"online\":false}".to_vec() }]
+        vec![Seen::Publish {
+            by: device("f1", "b1"),
+            topic: STATUS_B1.into(),
+            payload: b"{\"online\":false}".to_vec()
+        }]
     );
 
     // The will was retained: a later subscriber sees the box offline.
@@ -569,4 +589,64 @@ async fn a_busy_port_is_a_clear_error_and_a_restart_reuses_the_ports() {
     assert_eq!((again.tcp_addr(), again.ws_addr()), (tcp, ws));
     let _b1 = Client::connect(tcp_options(&again, "b1", Some(("b1", "secret-b1")))).await;
     again.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_is_disconnected_when_its_credential_expires() {
+    let (broker, events) = start().await;
+    let mut ann = Client::connect(tcp_options(&broker, "console-ann-3", Some(("brief", "token-brief")))).await;
+    ann.client.subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce).await.expect("subscribe");
+    assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
+    ann.closed_by_broker().await;
+    events
+        .wait_for("on_disconnected(console)", |s| {
+            s.iter().any(|x| matches!(x, Seen::Disconnected(Principal::Console { .. })))
+        })
+        .await;
+    assert_eq!(broker.connected_clients(), 0);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_payloads_reach_ingestion_up_to_the_packet_limit() {
+    let (broker, events) = start().await;
+    let mut options = tcp_options(&broker, "b1", Some(("b1", "secret-b1")));
+    options.set_max_packet_size(1 << 20, 1 << 20); // rumqttc's own default is 10 KiB
+    let mut b1 = Client::connect(options).await;
+
+    // Above the 128 KiB payload limit of the contract, below the broker's 256 KiB packet limit:
+    // delivered, so that ingestion can keep it as a dead letter.
+    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, vec![b'x'; 200 * 1024]).await.expect("publish");
+    b1.puback().await;
+    assert!(
+        matches!(&events.publishes_on(TELEMETRY_B1)[..], [Seen::Publish { payload, .. }] if payload.len() == 200 * 1024)
+    );
+
+    // Above the packet limit: the connection is closed, nothing is delivered.
+    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, vec![b'x'; 300 * 1024]).await.expect("publish");
+    b1.closed_by_broker().await;
+    assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_take_over_keeps_the_box_present() {
+    let (broker, events) = start().await;
+    let mut first = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
+    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+
+    // The box reconnects before the broker noticed its old connection was dead.
+    let mut second = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
+    first.closed_by_broker().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(events.seen(), vec![Seen::Connected(device("f1", "b1"))], "no presence change on a take-over");
+    assert_eq!(broker.connected_clients(), 1);
+
+    // The new connection works, and its end is reported.
+    second.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"{\"seq\":3}".to_vec()).await.expect("publish");
+    second.puback().await;
+    second.client.disconnect().await.expect("disconnect");
+    events.wait_for("on_disconnected(b1)", |s| s.contains(&Seen::Disconnected(device("f1", "b1")))).await;
+    assert_eq!(broker.connected_clients(), 0);
+    broker.shutdown().await;
 }

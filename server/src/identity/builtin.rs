@@ -39,7 +39,7 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-pub(crate) fn sha256_hex(secret: &str) -> String {
+pub fn sha256_hex(secret: &str) -> String {
     super::keys::hex(&Sha256::digest(secret.as_bytes()))
 }
 

@@ -1,0 +1,65 @@
+use super::{shutdown_signal, DataDir};
+use crate::runtime::{self, Running, ServeConfig};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub data: DataDir,
+    /// HTTP address of the console and API.
+    #[arg(long, env = "BOXPILOT_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+    /// MQTT (TCP) address of the embedded broker.
+    #[arg(long, env = "BOXPILOT_MQTT", default_value = "127.0.0.1:1883")]
+    pub mqtt: SocketAddr,
+    /// MQTT over WebSocket address (path /mqtt, subprotocol mqtt).
+    #[arg(long, env = "BOXPILOT_MQTT_WS", default_value = "127.0.0.1:8083")]
+    pub mqtt_ws: SocketAddr,
+    /// The console's built files (trunk's output).
+    #[arg(long, env = "BOXPILOT_STATIC_DIR", default_value = "dist")]
+    pub static_dir: PathBuf,
+    /// The URL people reach the console at; the issuer of tokens. Default: http://<--http>.
+    #[arg(long, env = "BOXPILOT_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// The MQTT-over-WebSocket URL browsers connect to. Default: ws://<--mqtt-ws>/mqtt.
+    #[arg(long, env = "BOXPILOT_BROKER_PUBLIC_URL")]
+    pub broker_public_url: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn config(&self) -> ServeConfig {
+        ServeConfig {
+            http: self.http,
+            mqtt: self.mqtt,
+            mqtt_ws: self.mqtt_ws,
+            data_dir: self.data.data_dir.clone(),
+            static_dir: self.static_dir.clone(),
+            public_url: self.public_url.clone(),
+            broker_public_url: self.broker_public_url.clone(),
+        }
+    }
+}
+
+/// Starts the server and, at first start, creates the admin with a printed random password.
+pub async fn start(args: &ServeArgs) -> Result<Running, String> {
+    let running = runtime::start(args.config()).await.map_err(|e| e.to_string())?;
+    if let Some(password) = running.identity.ensure_initial_admin().await.map_err(|e| e.to_string())? {
+        println!("First start: created user `admin` with password `{password}` (shown once; change it with `boxpilot user passwd admin`).");
+    }
+    println!("boxpilot console  {}", running.public_url);
+    println!("MQTT              mqtt://{}   (WebSocket ws://{}/mqtt)", running.mqtt_addr, running.ws_addr);
+    println!("data              {}", args.data.data_dir.display());
+    if !running.console_built {
+        println!("note: the console is not built in {} (run scripts/build-console.sh); the API and broker run.", args.static_dir.display());
+    }
+    Ok(running)
+}
+
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let running = start(&args).await?;
+    shutdown_signal().await;
+    println!("stopping…");
+    running.stop().await;
+    Ok(())
+}

@@ -1,0 +1,58 @@
+use super::shutdown_signal;
+use crate::simulator::{self, read_secrets, SimulatorConfig};
+use app::domain::FleetId;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimulateArgs {
+    /// `mqtt://host:port` or `ws://host:port/mqtt`.
+    #[arg(long, env = "BOXPILOT_SIM_BROKER", default_value = "mqtt://127.0.0.1:1883")]
+    pub broker: String,
+    #[arg(long, env = "BOXPILOT_SIM_FLEET")]
+    pub fleet: FleetId,
+    /// `<box id> <secret>` lines, as `boxpilot device add --secrets-out` writes them.
+    #[arg(long, env = "BOXPILOT_SIM_SECRETS")]
+    pub secrets: PathBuf,
+    /// Simulate only the first N boxes of the file.
+    #[arg(long, env = "BOXPILOT_SIM_DEVICES")]
+    pub devices: Option<usize>,
+    /// Messages per second per box.
+    #[arg(long, env = "BOXPILOT_SIM_RATE", default_value_t = 1.0)]
+    pub rate: f64,
+    /// Probability of skipping a sequence number, to see loss counted.
+    #[arg(long, env = "BOXPILOT_SIM_LOSS", default_value_t = 0.0)]
+    pub loss: f64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long, env = "BOXPILOT_SIM_DURATION")]
+    pub duration: Option<u64>,
+}
+
+pub async fn run(args: SimulateArgs) -> Result<(), String> {
+    let mut boxes = read_secrets(&args.secrets)?;
+    if let Some(n) = args.devices {
+        if n > boxes.len() {
+            return Err(format!("--devices {n}: {} holds only {} boxes", args.secrets.display(), boxes.len()));
+        }
+        boxes.truncate(n);
+    }
+    let config = SimulatorConfig { broker: args.broker, fleet: args.fleet, boxes, rate: args.rate, loss: args.loss, firmware: "1.4.2".into() };
+    simulator::validate(&config)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let count = config.boxes.len();
+    let task = tokio::spawn(simulator::run(config, stopped));
+    println!("simulating {count} box(es); Ctrl-C to stop");
+    match args.duration {
+        Some(s) => tokio::time::sleep(std::time::Duration::from_secs(s)).await,
+        None => shutdown_signal().await,
+    }
+    let _ = stop.send(true);
+    let stats = task.await.map_err(|e| e.to_string())??;
+    println!(
+        "published {} message(s), skipped {} on purpose, {} connection error(s)",
+        stats.published.load(Ordering::Relaxed),
+        stats.skipped.load(Ordering::Relaxed),
+        stats.connection_errors.load(Ordering::Relaxed)
+    );
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The service layer: every rule about who may see or do what lives here. Server functions (via
+//! `app::service::ConsoleService`) and the REST API call the same methods.
+use crate::access::BrokerTokens;
+use crate::downsample::downsample;
+use crate::identity::{caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome, TokenError};
+use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
+use app::domain::{AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series};
+use app::service::{Caller, ConsoleService, NewSession, TelemetryQuery};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The longest telemetry window one request may read.
+pub const MAX_QUERY_SPAN_MS: i64 = 31 * 86_400_000;
+pub const MAX_POINTS: usize = 10_000;
+/// How long a browser session lasts without a new login.
+pub const SESSION_TTL_SECS: i64 = 12 * 3600;
+
+pub struct Console {
+    store: Arc<dyn Store>,
+    identity: Arc<dyn IdentityProvider>,
+    broker_tokens: BrokerTokens,
+}
+
+pub fn store_error(e: StoreError) -> AppError {
+    match e {
+        StoreError::NotFound(what) => AppError::NotFound(what),
+        StoreError::AlreadyExists(what) => AppError::BadRequest(format!("{what} already exists")),
+        other => AppError::Unavailable(other.to_string()),
+    }
+}
+
+fn identity_error(e: IdentityError) -> AppError {
+    match e {
+        IdentityError::BadCredentials => AppError::BadCredentials,
+        IdentityError::Disabled => AppError::Forbidden("this account is disabled".into()),
+        IdentityError::InvalidToken(_) => AppError::Unauthenticated,
+        IdentityError::Invalid(m) => AppError::BadRequest(m),
+        IdentityError::Unavailable(m) => AppError::Unavailable(m),
+    }
+}
+
+fn summary(d: DeviceRecord) -> DeviceSummary {
+    DeviceSummary { id: d.id, fleet: d.fleet, presence: d.presence, latest_ts: d.latest_ts, latest: d.latest }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Pipeline counts of one fleet over a window, in total and per box.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct PipelineReport {
+    pub fleet: FleetId,
+    pub from: i64,
+    pub to: i64,
+    pub total: PipelineCounts,
+    pub per_device: BTreeMap<String, PipelineCounts>,
+}
+
+impl Console {
+    pub fn new(store: Arc<dyn Store>, identity: Arc<dyn IdentityProvider>, broker_tokens: BrokerTokens) -> Self {
+        Self { store, identity, broker_tokens }
+    }
+
+    /// The caller behind a bearer access token (scripts using the REST API).
+    pub async fn bearer_caller(&self, token: &str) -> Result<Caller, AppError> {
+        let claims = self
+            .identity
+            .verifier()
+            .verify(token, &Expectation::access(self.identity.client_id()))
+            .await
+            .map_err(|e| {
+                tracing::debug!(error = %e, "bearer token refused");
+                AppError::Unauthenticated
+            })?;
+        caller_from_claims(&claims).ok_or_else(|| AppError::Forbidden("your account has no role".into()))
+    }
+
+    /// Logs in for a script: the identity provider's tokens, returned to the caller.
+    pub async fn token_login(&self, username: &str, password: &str) -> Result<LoginOutcome, AppError> {
+        self.identity.login(username, password).await.map_err(identity_error)
+    }
+
+    pub async fn token_refresh(&self, username: &str, refresh_token: &str) -> Result<crate::identity::AuthTokens, AppError> {
+        self.identity.refresh(username, refresh_token).await.map_err(identity_error)
+    }
+
+    pub async fn token_revoke(&self, refresh_token: &str) -> Result<(), AppError> {
+        self.identity.revoke(refresh_token).await.map_err(identity_error)
+    }
+
+    /// The box if the caller may see it; boxes outside the caller's fleets are "not found", so
+    /// that their existence does not leak.
+    async fn visible_device(&self, caller: &Caller, id: &DeviceId) -> Result<DeviceRecord, AppError> {
+        match self.store.get_device(id).await.map_err(store_error)? {
+            Some(d) if caller.may_see_fleet(&d.fleet) => Ok(d),
+            _ => Err(AppError::NotFound(format!("box {id}"))),
+        }
+    }
+
+    pub fn require_fleet(caller: &Caller, fleet: &FleetId) -> Result<(), AppError> {
+        if caller.may_see_fleet(fleet) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("fleet {fleet} is not one of yours")))
+        }
+    }
+
+    /// Fleets the caller may see, from its grants or (all fleets) from the registered boxes.
+    pub async fn visible_fleets(&self, caller: &Caller) -> Result<Vec<FleetId>, AppError> {
+        if !caller.all_fleets {
+            return Ok(caller.fleets.clone());
+        }
+        let mut fleets: Vec<FleetId> =
+            self.store.list_devices(None).await.map_err(store_error)?.into_iter().map(|d| d.fleet).collect();
+        fleets.dedup();
+        fleets.sort();
+        fleets.dedup();
+        Ok(fleets)
+    }
+
+    /// Pipeline health (support and admin): counts per box over `[from, to)`.
+    pub async fn pipeline(&self, caller: &Caller, fleet: &FleetId, from: i64, to: i64) -> Result<PipelineReport, AppError> {
+        caller.require(Role::Support)?;
+        Self::require_fleet(caller, fleet)?;
+        if to <= from || to - from > MAX_QUERY_SPAN_MS {
+            return Err(AppError::BadRequest("the window must be positive and at most 31 days".into()));
+        }
+        let mut report = PipelineReport { fleet: fleet.clone(), from, to, total: PipelineCounts::default(), per_device: BTreeMap::new() };
+        for delta in self.store.counters(fleet, from, to).await.map_err(store_error)? {
+            report.total.add(&delta.counts);
+            report.per_device.entry(delta.device).or_default().add(&delta.counts);
+        }
+        Ok(report)
+    }
+
+    /// Rejected messages (support and admin), newest first.
+    pub async fn dead_letters(&self, caller: &Caller, fleet: Option<&FleetId>, limit: usize) -> Result<Vec<DeadLetter>, AppError> {
+        caller.require(Role::Support)?;
+        match fleet {
+            Some(f) => Self::require_fleet(caller, f)?,
+            // Letters that name no fleet are visible to those who see every fleet.
+            None if !caller.all_fleets => {
+                return Err(AppError::BadRequest("name a fleet: you do not see every fleet".into()))
+            }
+            None => {}
+        }
+        self.store.list_dead_letters(fleet, limit.clamp(1, 1000)).await.map_err(store_error)
+    }
+}
+
+#[async_trait::async_trait]
+impl ConsoleService for Console {
+    async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError> {
+        let tokens = match self.identity.login(username, password).await.map_err(identity_error)? {
+            LoginOutcome::Tokens(t) => t,
+            LoginOutcome::Challenge { name, .. } => {
+                return Err(AppError::BadRequest(format!("the identity provider asks for {name}, which this console cannot answer yet")))
+            }
+        };
+        let caller = self.bearer_caller(&tokens.access_token).await?;
+        let secret = {
+            let bytes: [u8; 32] = rand::random();
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        };
+        self.store
+            .put_grant(&Grant {
+                kind: GrantKind::Session,
+                secret_hash: sha256_hex(&secret),
+                username: caller.username.clone(),
+                expires_at: now_ms() + SESSION_TTL_SECS * 1000,
+                access_token: Some(tokens.access_token),
+                refresh_token: tokens.refresh_token,
+            })
+            .await
+            .map_err(store_error)?;
+        Ok(NewSession { session_id: secret, max_age_secs: SESSION_TTL_SECS, info: caller.info() })
+    }
+
+    async fn logout(&self, session_id: &str) -> Result<(), AppError> {
+        let hash = sha256_hex(session_id);
+        if let Some(grant) = self.store.get_grant(GrantKind::Session, &hash).await.map_err(store_error)? {
+            if let Some(refresh) = &grant.refresh_token {
+                self.identity.revoke(refresh).await.map_err(identity_error)?;
+            }
+            self.store.delete_grant(GrantKind::Session, &hash).await.map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError> {
+        let hash = sha256_hex(session_id);
+        let mut grant = self
+            .store
+            .get_grant(GrantKind::Session, &hash)
+            .await
+            .map_err(store_error)?
+            .filter(|g| g.expires_at > now_ms())
+            .ok_or(AppError::Unauthenticated)?;
+        let access = grant.access_token.clone().ok_or(AppError::Unauthenticated)?;
+        let expect = Expectation::access(self.identity.client_id());
+        match self.identity.verifier().verify(&access, &expect).await {
+            Ok(claims) => caller_from_claims(&claims).ok_or_else(|| AppError::Forbidden("your account has no role".into())),
+            Err(TokenError::Expired) => {
+                // Backend-for-frontend: the server refreshes on the browser's behalf.
+                let refresh = grant.refresh_token.clone().ok_or(AppError::Unauthenticated)?;
+                let tokens = self.identity.refresh(&grant.username, &refresh).await.map_err(|e| match e {
+                    IdentityError::Unavailable(m) => AppError::Unavailable(m),
+                    _ => AppError::Unauthenticated,
+                })?;
+                grant.access_token = Some(tokens.access_token.clone());
+                self.store.put_grant(&grant).await.map_err(store_error)?;
+                self.bearer_caller(&tokens.access_token).await
+            }
+            Err(_) => Err(AppError::Unauthenticated),
+        }
+    }
+
+    async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError> {
+        let devices = if caller.all_fleets {
+            self.store.list_devices(None).await.map_err(store_error)?
+        } else {
+            let mut all = Vec::new();
+            for fleet in &caller.fleets {
+                all.extend(self.store.list_devices(Some(fleet)).await.map_err(store_error)?);
+            }
+            all
+        };
+        Ok(devices.into_iter().map(summary).collect())
+    }
+
+    async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError> {
+        self.visible_device(caller, device).await.map(summary)
+    }
+
+    async fn telemetry(&self, caller: &Caller, q: TelemetryQuery) -> Result<Series, AppError> {
+        let name_ok = (1..=64).contains(&q.metric.len())
+            && q.metric.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+        if !name_ok {
+            return Err(AppError::BadRequest(format!("metric {:?} must match [a-z0-9_.]{{1,64}}", q.metric)));
+        }
+        if q.to <= q.from {
+            return Err(AppError::BadRequest("`to` must be after `from`".into()));
+        }
+        if q.to - q.from > MAX_QUERY_SPAN_MS {
+            return Err(AppError::BadRequest("a query covers at most 31 days".into()));
+        }
+        if !(1..=MAX_POINTS).contains(&q.max_points) {
+            return Err(AppError::BadRequest(format!("max_points must be between 1 and {MAX_POINTS}")));
+        }
+        self.visible_device(caller, &q.device).await?;
+        let raw = self.store.metric_series(&q.device, &q.metric, q.from, q.to).await.map_err(store_error)?;
+        Ok(Series {
+            device: q.device.to_string(),
+            metric: q.metric,
+            from: q.from,
+            to: q.to,
+            raw_points: raw.len() as u64,
+            points: downsample(&raw, q.from, q.to, q.max_points),
+        })
+    }
+
+    async fn broker_credential(&self, caller: &Caller) -> Result<BrokerCredential, AppError> {
+        self.broker_tokens.issue(caller).map_err(AppError::Internal)
+    }
+}

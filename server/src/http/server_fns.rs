@@ -1,0 +1,31 @@
+//! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`), with the
+//! console service in their context.
+use super::AppState;
+use app::service::SharedService;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use leptos::server_fn::axum::register_explicit;
+
+/// Registers every server function by name: the linker may otherwise drop their registrations.
+fn register_all() {
+    use app::api::{auth, broker, devices};
+    register_explicit::<auth::Login>();
+    register_explicit::<auth::Logout>();
+    register_explicit::<auth::CurrentSession>();
+    register_explicit::<devices::ListDevices>();
+    register_explicit::<devices::GetDevice>();
+    register_explicit::<devices::DeviceTelemetry>();
+    register_explicit::<broker::IssueBrokerCredential>();
+}
+
+async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
+    let service: SharedService = state.console.clone();
+    leptos_axum::handle_server_fns_with_context(move || leptos::prelude::provide_context(service.clone()), request).await
+}
+
+pub fn routes() -> Router<AppState> {
+    register_all();
+    Router::new().route("/api/{*fn_name}", post(handle))
+}

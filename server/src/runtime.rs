@@ -1,0 +1,186 @@
+//! Wires the embedded shape together: store, identity, ingestion, broker and HTTP, on the ports
+//! of the configuration. `boxpilot serve`, `boxpilot demo` and the integration tests start it.
+use crate::access::{BrokerAccess, BrokerTokens};
+use crate::broker::{BrokerSettings, EmbeddedBroker};
+use crate::console::Console;
+use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
+use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
+use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
+use crate::store::{EmbeddedStore, Store};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub http: SocketAddr,
+    pub mqtt: SocketAddr,
+    pub mqtt_ws: SocketAddr,
+    pub data_dir: PathBuf,
+    pub static_dir: PathBuf,
+    /// The URL people reach the console at (token issuer); default `http://<http address>`.
+    pub public_url: Option<String>,
+    /// The MQTT-over-WebSocket URL browsers use; default `ws://<ws address>/mqtt`.
+    pub broker_public_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("identity keys: {0}")]
+    Keys(String),
+    #[error("cannot listen for HTTP on {addr}: {source}")]
+    Http { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Broker(#[from] crate::broker::BrokerError),
+}
+
+/// A running embedded server.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub mqtt_addr: SocketAddr,
+    pub ws_addr: SocketAddr,
+    pub public_url: String,
+    pub store: Arc<dyn Store>,
+    pub identity: Arc<BuiltinIdentity>,
+    pub ingest: Arc<IngestCore>,
+    pub console_built: bool,
+    broker: EmbeddedBroker,
+    stop_http: oneshot::Sender<()>,
+    http_task: JoinHandle<()>,
+}
+
+struct StoreHealth(Arc<dyn Store>);
+
+#[async_trait::async_trait]
+impl HealthCheck for StoreHealth {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<String, String> {
+        self.0.ping().await.map(|_| "embedded".into()).map_err(|e| e.to_string())
+    }
+}
+
+struct BrokerHealth {
+    tcp: SocketAddr,
+}
+
+#[async_trait::async_trait]
+impl HealthCheck for BrokerHealth {
+    fn name(&self) -> &'static str {
+        "broker"
+    }
+    async fn check(&self) -> Result<String, String> {
+        tokio::net::TcpStream::connect(self.tcp)
+            .await
+            .map(|_| format!("embedded, listening on {}", self.tcp))
+            .map_err(|e| format!("MQTT listener {} does not answer: {e}", self.tcp))
+    }
+}
+
+pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
+
+    let listener = tokio::net::TcpListener::bind(config.http).await.map_err(|source| StartError::Http { addr: config.http, source })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Http { addr: config.http, source })?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+
+    let identity = Arc::new(BuiltinIdentity::new(store.clone(), keys.clone(), BuiltinSettings::new(public_url.clone())));
+    let ingest = IngestCore::start(store.clone(), IngestSettings::default());
+
+    // The broker's WebSocket address is known once it is bound; the broker tokens name it.
+    let broker_access = Arc::new(LateBrokerAccess::default());
+    let broker = EmbeddedBroker::start(
+        BrokerSettings::new(config.mqtt, config.mqtt_ws),
+        broker_access.clone(),
+        Arc::new(BrokerFeed::new(ingest.clone())),
+    )
+    .await?;
+    let ws_url = config.broker_public_url.clone().unwrap_or_else(|| format!("ws://{}/mqtt", broker.ws_addr()));
+    let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
+    broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
+
+    let console = Arc::new(Console::new(store.clone(), identity.clone(), tokens));
+    let health = Health::default()
+        .with(Arc::new(StoreHealth(store.clone())))
+        .with(Arc::new(BrokerHealth { tcp: broker.tcp_addr() }));
+    let state = AppState { console, ingest: ingest.clone(), jwks: Arc::new(keys.jwks()), health: Arc::new(health) };
+    let static_files = StaticFiles::new(&config.static_dir);
+    let console_built = static_files.present();
+    if !console_built {
+        tracing::warn!(
+            dir = %config.static_dir.display(),
+            "the console is not built (no index.html): run scripts/build-console.sh; the API and broker run without it"
+        );
+    }
+    let app = http::router(state, static_files);
+    let (stop_http, stopped) = oneshot::channel::<()>();
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+            let _ = stopped.await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!(error = %e, "HTTP server stopped");
+        }
+    });
+    Ok(Running {
+        http_addr,
+        mqtt_addr: broker.tcp_addr(),
+        ws_addr: broker.ws_addr(),
+        public_url,
+        store,
+        identity,
+        ingest,
+        console_built,
+        broker,
+        stop_http,
+        http_task,
+    })
+}
+
+impl Running {
+    pub fn broker(&self) -> &EmbeddedBroker {
+        &self.broker
+    }
+
+    /// Stops HTTP, then the broker, then flushes the pipeline counters.
+    pub async fn stop(self) {
+        let _ = self.stop_http.send(());
+        let _ = self.http_task.await;
+        self.broker.shutdown().await;
+        if let Err(e) = self.ingest.flush().await {
+            tracing::error!(error = %e, "pipeline counters not flushed");
+        }
+    }
+}
+
+/// The broker authenticator, set once the broker's own address is known (a connection before
+/// that is refused as "unavailable").
+#[derive(Default)]
+struct LateBrokerAccess(std::sync::OnceLock<BrokerAccess>);
+
+impl LateBrokerAccess {
+    fn set(&self, access: BrokerAccess) {
+        let _ = self.0.set(access);
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::broker::BrokerAuthenticator for LateBrokerAccess {
+    async fn authenticate(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &[u8],
+    ) -> Result<crate::access::Principal, crate::broker::ConnectRefusal> {
+        match self.0.get() {
+            Some(access) => access.authenticate(client_id, username, password).await,
+            None => Err(crate::broker::ConnectRefusal::Unavailable),
+        }
+    }
+}
