@@ -2,7 +2,10 @@
 //! `app::service::ConsoleService`) and the REST API call the same methods.
 use crate::access::BrokerTokens;
 use crate::downsample::downsample;
-use crate::identity::{caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome, TokenError};
+use crate::identity::{
+    caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome,
+    TokenError,
+};
 use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
 use app::domain::{AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series};
 use app::service::{Caller, ConsoleService, NewSession, TelemetryQuery};
@@ -40,7 +43,13 @@ fn identity_error(e: IdentityError) -> AppError {
 }
 
 fn summary(d: DeviceRecord) -> DeviceSummary {
-    DeviceSummary { id: d.id, fleet: d.fleet, presence: d.presence, latest_ts: d.latest_ts, latest: d.latest }
+    DeviceSummary {
+        id: d.id,
+        fleet: d.fleet,
+        presence: d.presence,
+        latest_ts: d.latest_ts,
+        latest: d.latest,
+    }
 }
 
 fn now_ms() -> i64 {
@@ -58,8 +67,16 @@ pub struct PipelineReport {
 }
 
 impl Console {
-    pub fn new(store: Arc<dyn Store>, identity: Arc<dyn IdentityProvider>, broker_tokens: BrokerTokens) -> Self {
-        Self { store, identity, broker_tokens }
+    pub fn new(
+        store: Arc<dyn Store>,
+        identity: Arc<dyn IdentityProvider>,
+        broker_tokens: BrokerTokens,
+    ) -> Self {
+        Self {
+            store,
+            identity,
+            broker_tokens,
+        }
     }
 
     /// The caller behind a bearer access token (scripts using the REST API).
@@ -73,25 +90,47 @@ impl Console {
                 tracing::debug!(error = %e, "bearer token refused");
                 AppError::Unauthenticated
             })?;
-        caller_from_claims(&claims).ok_or_else(|| AppError::Forbidden("your account has no role".into()))
+        caller_from_claims(&claims)
+            .ok_or_else(|| AppError::Forbidden("your account has no role".into()))
     }
 
     /// Logs in for a script: the identity provider's tokens, returned to the caller.
-    pub async fn token_login(&self, username: &str, password: &str) -> Result<LoginOutcome, AppError> {
-        self.identity.login(username, password).await.map_err(identity_error)
+    pub async fn token_login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<LoginOutcome, AppError> {
+        self.identity
+            .login(username, password)
+            .await
+            .map_err(identity_error)
     }
 
-    pub async fn token_refresh(&self, username: &str, refresh_token: &str) -> Result<crate::identity::AuthTokens, AppError> {
-        self.identity.refresh(username, refresh_token).await.map_err(identity_error)
+    pub async fn token_refresh(
+        &self,
+        username: &str,
+        refresh_token: &str,
+    ) -> Result<crate::identity::AuthTokens, AppError> {
+        self.identity
+            .refresh(username, refresh_token)
+            .await
+            .map_err(identity_error)
     }
 
     pub async fn token_revoke(&self, refresh_token: &str) -> Result<(), AppError> {
-        self.identity.revoke(refresh_token).await.map_err(identity_error)
+        self.identity
+            .revoke(refresh_token)
+            .await
+            .map_err(identity_error)
     }
 
     /// The box if the caller may see it; boxes outside the caller's fleets are "not found", so
     /// that their existence does not leak.
-    async fn visible_device(&self, caller: &Caller, id: &DeviceId) -> Result<DeviceRecord, AppError> {
+    async fn visible_device(
+        &self,
+        caller: &Caller,
+        id: &DeviceId,
+    ) -> Result<DeviceRecord, AppError> {
         match self.store.get_device(id).await.map_err(store_error)? {
             Some(d) if caller.may_see_fleet(&d.fleet) => Ok(d),
             _ => Err(AppError::NotFound(format!("box {id}"))),
@@ -102,7 +141,9 @@ impl Console {
         if caller.may_see_fleet(fleet) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("fleet {fleet} is not one of yours")))
+            Err(AppError::Forbidden(format!(
+                "fleet {fleet} is not one of yours"
+            )))
         }
     }
 
@@ -111,8 +152,14 @@ impl Console {
         if !caller.all_fleets {
             return Ok(caller.fleets.clone());
         }
-        let mut fleets: Vec<FleetId> =
-            self.store.list_devices(None).await.map_err(store_error)?.into_iter().map(|d| d.fleet).collect();
+        let mut fleets: Vec<FleetId> = self
+            .store
+            .list_devices(None)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|d| d.fleet)
+            .collect();
         fleets.dedup();
         fleets.sort();
         fleets.dedup();
@@ -120,44 +167,83 @@ impl Console {
     }
 
     /// Pipeline health (support and admin): counts per box over `[from, to)`.
-    pub async fn pipeline(&self, caller: &Caller, fleet: &FleetId, from: i64, to: i64) -> Result<PipelineReport, AppError> {
+    pub async fn pipeline(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+    ) -> Result<PipelineReport, AppError> {
         caller.require(Role::Support)?;
         Self::require_fleet(caller, fleet)?;
         if to <= from || to - from > MAX_QUERY_SPAN_MS {
-            return Err(AppError::BadRequest("the window must be positive and at most 31 days".into()));
+            return Err(AppError::BadRequest(
+                "the window must be positive and at most 31 days".into(),
+            ));
         }
-        let mut report = PipelineReport { fleet: fleet.clone(), from, to, total: PipelineCounts::default(), per_device: BTreeMap::new() };
-        for delta in self.store.counters(fleet, from, to).await.map_err(store_error)? {
+        let mut report = PipelineReport {
+            fleet: fleet.clone(),
+            from,
+            to,
+            total: PipelineCounts::default(),
+            per_device: BTreeMap::new(),
+        };
+        for delta in self
+            .store
+            .counters(fleet, from, to)
+            .await
+            .map_err(store_error)?
+        {
             report.total.add(&delta.counts);
-            report.per_device.entry(delta.device).or_default().add(&delta.counts);
+            report
+                .per_device
+                .entry(delta.device)
+                .or_default()
+                .add(&delta.counts);
         }
         Ok(report)
     }
 
     /// Rejected messages (support and admin), newest first.
-    pub async fn dead_letters(&self, caller: &Caller, fleet: Option<&FleetId>, limit: usize) -> Result<Vec<DeadLetter>, AppError> {
+    pub async fn dead_letters(
+        &self,
+        caller: &Caller,
+        fleet: Option<&FleetId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, AppError> {
         caller.require(Role::Support)?;
         match fleet {
             Some(f) => Self::require_fleet(caller, f)?,
             // Letters that name no fleet are visible to those who see every fleet.
             None if !caller.all_fleets => {
-                return Err(AppError::BadRequest("name a fleet: you do not see every fleet".into()))
+                return Err(AppError::BadRequest(
+                    "name a fleet: you do not see every fleet".into(),
+                ))
             }
             None => {}
         }
-        self.store.list_dead_letters(fleet, limit.clamp(1, 1000)).await.map_err(store_error)
+        self.store
+            .list_dead_letters(fleet, limit.clamp(1, 1000))
+            .await
+            .map_err(store_error)
     }
 }
 
 #[async_trait::async_trait]
 impl ConsoleService for Console {
     async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError> {
-        let tokens = match self.identity.login(username, password).await.map_err(identity_error)? {
-            LoginOutcome::Tokens(t) => t,
-            LoginOutcome::Challenge { name, .. } => {
-                return Err(AppError::BadRequest(format!("the identity provider asks for {name}, which this console cannot answer yet")))
-            }
-        };
+        let tokens =
+            match self
+                .identity
+                .login(username, password)
+                .await
+                .map_err(identity_error)?
+            {
+                LoginOutcome::Tokens(t) => t,
+                LoginOutcome::Challenge { name, .. } => return Err(AppError::BadRequest(format!(
+                    "the identity provider asks for {name}, which this console cannot answer yet"
+                ))),
+            };
         let caller = self.bearer_caller(&tokens.access_token).await?;
         let secret = {
             let bytes: [u8; 32] = rand::random();
@@ -174,16 +260,31 @@ impl ConsoleService for Console {
             })
             .await
             .map_err(store_error)?;
-        Ok(NewSession { session_id: secret, max_age_secs: SESSION_TTL_SECS, info: caller.info() })
+        Ok(NewSession {
+            session_id: secret,
+            max_age_secs: SESSION_TTL_SECS,
+            info: caller.info(),
+        })
     }
 
     async fn logout(&self, session_id: &str) -> Result<(), AppError> {
         let hash = sha256_hex(session_id);
-        if let Some(grant) = self.store.get_grant(GrantKind::Session, &hash).await.map_err(store_error)? {
+        if let Some(grant) = self
+            .store
+            .get_grant(GrantKind::Session, &hash)
+            .await
+            .map_err(store_error)?
+        {
             if let Some(refresh) = &grant.refresh_token {
-                self.identity.revoke(refresh).await.map_err(identity_error)?;
+                self.identity
+                    .revoke(refresh)
+                    .await
+                    .map_err(identity_error)?;
             }
-            self.store.delete_grant(GrantKind::Session, &hash).await.map_err(store_error)?;
+            self.store
+                .delete_grant(GrantKind::Session, &hash)
+                .await
+                .map_err(store_error)?;
         }
         Ok(())
     }
@@ -197,17 +298,28 @@ impl ConsoleService for Console {
             .map_err(store_error)?
             .filter(|g| g.expires_at > now_ms())
             .ok_or(AppError::Unauthenticated)?;
-        let access = grant.access_token.clone().ok_or(AppError::Unauthenticated)?;
+        let access = grant
+            .access_token
+            .clone()
+            .ok_or(AppError::Unauthenticated)?;
         let expect = Expectation::access(self.identity.client_id());
         match self.identity.verifier().verify(&access, &expect).await {
-            Ok(claims) => caller_from_claims(&claims).ok_or_else(|| AppError::Forbidden("your account has no role".into())),
+            Ok(claims) => caller_from_claims(&claims)
+                .ok_or_else(|| AppError::Forbidden("your account has no role".into())),
             Err(TokenError::Expired) => {
                 // Backend-for-frontend: the server refreshes on the browser's behalf.
-                let refresh = grant.refresh_token.clone().ok_or(AppError::Unauthenticated)?;
-                let tokens = self.identity.refresh(&grant.username, &refresh).await.map_err(|e| match e {
-                    IdentityError::Unavailable(m) => AppError::Unavailable(m),
-                    _ => AppError::Unauthenticated,
-                })?;
+                let refresh = grant
+                    .refresh_token
+                    .clone()
+                    .ok_or(AppError::Unauthenticated)?;
+                let tokens = self
+                    .identity
+                    .refresh(&grant.username, &refresh)
+                    .await
+                    .map_err(|e| match e {
+                        IdentityError::Unavailable(m) => AppError::Unavailable(m),
+                        _ => AppError::Unauthenticated,
+                    })?;
                 grant.access_token = Some(tokens.access_token.clone());
                 self.store.put_grant(&grant).await.map_err(store_error)?;
                 self.bearer_caller(&tokens.access_token).await
@@ -222,7 +334,12 @@ impl ConsoleService for Console {
         } else {
             let mut all = Vec::new();
             for fleet in &caller.fleets {
-                all.extend(self.store.list_devices(Some(fleet)).await.map_err(store_error)?);
+                all.extend(
+                    self.store
+                        .list_devices(Some(fleet))
+                        .await
+                        .map_err(store_error)?,
+                );
             }
             all
         };
@@ -235,21 +352,34 @@ impl ConsoleService for Console {
 
     async fn telemetry(&self, caller: &Caller, q: TelemetryQuery) -> Result<Series, AppError> {
         let name_ok = (1..=64).contains(&q.metric.len())
-            && q.metric.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+            && q.metric
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
         if !name_ok {
-            return Err(AppError::BadRequest(format!("metric {:?} must match [a-z0-9_.]{{1,64}}", q.metric)));
+            return Err(AppError::BadRequest(format!(
+                "metric {:?} must match [a-z0-9_.]{{1,64}}",
+                q.metric
+            )));
         }
         if q.to <= q.from {
             return Err(AppError::BadRequest("`to` must be after `from`".into()));
         }
         if q.to - q.from > MAX_QUERY_SPAN_MS {
-            return Err(AppError::BadRequest("a query covers at most 31 days".into()));
+            return Err(AppError::BadRequest(
+                "a query covers at most 31 days".into(),
+            ));
         }
         if !(1..=MAX_POINTS).contains(&q.max_points) {
-            return Err(AppError::BadRequest(format!("max_points must be between 1 and {MAX_POINTS}")));
+            return Err(AppError::BadRequest(format!(
+                "max_points must be between 1 and {MAX_POINTS}"
+            )));
         }
         self.visible_device(caller, &q.device).await?;
-        let raw = self.store.metric_series(&q.device, &q.metric, q.from, q.to).await.map_err(store_error)?;
+        let raw = self
+            .store
+            .metric_series(&q.device, &q.metric, q.from, q.to)
+            .await
+            .map_err(store_error)?;
         Ok(Series {
             device: q.device.to_string(),
             metric: q.metric,

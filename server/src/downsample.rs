@@ -3,9 +3,18 @@
 use app::domain::SeriesPoint;
 
 /// Reduces time-ordered `points` in `[from, to]` to at most `max_points` points.
-pub fn downsample(points: &[SeriesPoint], from: i64, to: i64, max_points: usize) -> Vec<SeriesPoint> {
+pub fn downsample(
+    points: &[SeriesPoint],
+    from: i64,
+    to: i64,
+    max_points: usize,
+) -> Vec<SeriesPoint> {
     if points.len() <= max_points || max_points == 0 {
-        return if max_points == 0 { Vec::new() } else { points.to_vec() };
+        return if max_points == 0 {
+            Vec::new()
+        } else {
+            points.to_vec()
+        };
     }
     // With fewer than 4 points to spend, each bucket keeps only its largest excursion.
     let per_bucket = if max_points >= 4 { 4 } else { 1 };
@@ -56,7 +65,12 @@ mod tests {
     use super::*;
 
     fn series(n: i64) -> Vec<SeriesPoint> {
-        (0..n).map(|i| SeriesPoint { ts: i * 1000, value: (i % 7) as f64 }).collect()
+        (0..n)
+            .map(|i| SeriesPoint {
+                ts: i * 1000,
+                value: (i % 7) as f64,
+            })
+            .collect()
     }
 
     #[test]
@@ -83,7 +97,13 @@ mod tests {
         let d = downsample(&s, 0, 86_399_000, 1000);
         assert!(d.iter().any(|p| p.value == 1e6 && p.ts == 43_210_000));
         assert!(d.iter().any(|p| p.value == -1e6 && p.ts == 12_345_000));
-        assert_eq!(downsample(&s, 0, 86_399_000, 2).iter().map(|p| p.value).fold(f64::MIN, f64::max), 1e6);
+        assert_eq!(
+            downsample(&s, 0, 86_399_000, 2)
+                .iter()
+                .map(|p| p.value)
+                .fold(f64::MIN, f64::max),
+            1e6
+        );
     }
 
     #[test]

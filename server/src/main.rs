@@ -4,7 +4,10 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("BOXPILOT_LOG").unwrap_or_else(|_| "info,rmqtt=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BOXPILOT_LOG")
+                .unwrap_or_else(|_| "info,rmqtt=warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match boxpilot::cli::run(boxpilot::cli::Cli::parse()).await {

@@ -33,7 +33,10 @@ pub enum StartError {
     #[error("identity keys: {0}")]
     Keys(String),
     #[error("cannot listen for HTTP on {addr}: {source}")]
-    Http { addr: SocketAddr, source: std::io::Error },
+    Http {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Broker(#[from] crate::broker::BrokerError),
 }
@@ -61,7 +64,11 @@ impl HealthCheck for StoreHealth {
         "store"
     }
     async fn check(&self) -> Result<String, String> {
-        self.0.ping().await.map(|_| "embedded".into()).map_err(|e| e.to_string())
+        self.0
+            .ping()
+            .await
+            .map(|_| "embedded".into())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -86,11 +93,26 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
     let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
 
-    let listener = tokio::net::TcpListener::bind(config.http).await.map_err(|source| StartError::Http { addr: config.http, source })?;
-    let http_addr = listener.local_addr().map_err(|source| StartError::Http { addr: config.http, source })?;
-    let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{http_addr}"));
+    let listener = tokio::net::TcpListener::bind(config.http)
+        .await
+        .map_err(|source| StartError::Http {
+            addr: config.http,
+            source,
+        })?;
+    let http_addr = listener.local_addr().map_err(|source| StartError::Http {
+        addr: config.http,
+        source,
+    })?;
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{http_addr}"));
 
-    let identity = Arc::new(BuiltinIdentity::new(store.clone(), keys.clone(), BuiltinSettings::new(public_url.clone())));
+    let identity = Arc::new(BuiltinIdentity::new(
+        store.clone(),
+        keys.clone(),
+        BuiltinSettings::new(public_url.clone()),
+    ));
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
 
     // The broker's WebSocket address is known once it is bound; the broker tokens name it.
@@ -101,15 +123,25 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
         Arc::new(BrokerFeed::new(ingest.clone())),
     )
     .await?;
-    let ws_url = config.broker_public_url.clone().unwrap_or_else(|| format!("ws://{}/mqtt", broker.ws_addr()));
+    let ws_url = config
+        .broker_public_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{}/mqtt", broker.ws_addr()));
     let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
     broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
 
     let console = Arc::new(Console::new(store.clone(), identity.clone(), tokens));
     let health = Health::default()
         .with(Arc::new(StoreHealth(store.clone())))
-        .with(Arc::new(BrokerHealth { tcp: broker.tcp_addr() }));
-    let state = AppState { console, ingest: ingest.clone(), jwks: Arc::new(keys.jwks()), health: Arc::new(health) };
+        .with(Arc::new(BrokerHealth {
+            tcp: broker.tcp_addr(),
+        }));
+    let state = AppState {
+        console,
+        ingest: ingest.clone(),
+        jwks: Arc::new(keys.jwks()),
+        health: Arc::new(health),
+    };
     let static_files = StaticFiles::new(&config.static_dir);
     let console_built = static_files.present();
     if !console_built {

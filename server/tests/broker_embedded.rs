@@ -11,8 +11,8 @@ use boxpilot::broker::{
     BrokerAuthenticator, BrokerError, BrokerEvents, BrokerSettings, ConnectRefusal, EmbeddedBroker,
 };
 use rumqttc::{
-    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS,
-    SubscribeReasonCode, Transport,
+    AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions,
+    Outgoing, Packet, QoS, SubscribeReasonCode, Transport,
 };
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
@@ -76,7 +76,11 @@ impl BrokerAuthenticator for FakeAuth {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Seen {
-    Publish { by: Principal, topic: String, payload: Vec<u8> },
+    Publish {
+        by: Principal,
+        topic: String,
+        payload: Vec<u8>,
+    },
     Connected(Principal),
     Disconnected(Principal),
 }
@@ -90,7 +94,10 @@ struct Recorder {
 
 impl Recorder {
     fn new() -> Self {
-        Recorder { seen: Mutex::new(Vec::new()), gate: Semaphore::new(0) }
+        Recorder {
+            seen: Mutex::new(Vec::new()),
+            gate: Semaphore::new(0),
+        }
     }
 
     fn push(&self, s: Seen) {
@@ -102,7 +109,10 @@ impl Recorder {
     }
 
     fn publishes_on(&self, topic: &str) -> Vec<Seen> {
-        self.seen().into_iter().filter(|s| matches!(s, Seen::Publish { topic: t, .. } if t == topic)).collect()
+        self.seen()
+            .into_iter()
+            .filter(|s| matches!(s, Seen::Publish { topic: t, .. } if t == topic))
+            .collect()
     }
 
     async fn wait_for(&self, what: &str, pred: impl Fn(&[Seen]) -> bool) {
@@ -112,7 +122,11 @@ impl Recorder {
             }
         })
         .await;
-        assert!(found.is_ok(), "timed out waiting for {what}; seen: {:?}", self.seen());
+        assert!(
+            found.is_ok(),
+            "timed out waiting for {what}; seen: {:?}",
+            self.seen()
+        );
     }
 }
 
@@ -124,7 +138,11 @@ impl BrokerEvents for Recorder {
                 permit.forget();
             }
         }
-        self.push(Seen::Publish { by: principal.clone(), topic: topic.into(), payload: payload.to_vec() });
+        self.push(Seen::Publish {
+            by: principal.clone(),
+            topic: topic.into(),
+            payload: payload.to_vec(),
+        });
     }
 
     async fn on_connected(&self, principal: &Principal) {
@@ -142,7 +160,9 @@ fn any_port() -> SocketAddr {
 
 async fn start_with(settings: BrokerSettings) -> (EmbeddedBroker, Arc<Recorder>) {
     let events = Arc::new(Recorder::new());
-    let broker = EmbeddedBroker::start(settings, Arc::new(FakeAuth), events.clone()).await.expect("broker starts");
+    let broker = EmbeddedBroker::start(settings, Arc::new(FakeAuth), events.clone())
+        .await
+        .expect("broker starts");
     assert_ne!(broker.tcp_addr().port(), 0, "the bound port is reported");
     assert_ne!(broker.ws_addr().port(), 0, "the bound port is reported");
     (broker, events)
@@ -152,7 +172,11 @@ async fn start() -> (EmbeddedBroker, Arc<Recorder>) {
     start_with(BrokerSettings::new(any_port(), any_port())).await
 }
 
-fn tcp_options(broker: &EmbeddedBroker, client_id: &str, credentials: Option<(&str, &str)>) -> MqttOptions {
+fn tcp_options(
+    broker: &EmbeddedBroker,
+    client_id: &str,
+    credentials: Option<(&str, &str)>,
+) -> MqttOptions {
     let addr = broker.tcp_addr();
     let mut options = MqttOptions::new(client_id, addr.ip().to_string(), addr.port());
     options.set_keep_alive(Duration::from_secs(30));
@@ -193,7 +217,11 @@ impl Client {
                 }
             }
         });
-        Client { client, incoming, pump }
+        Client {
+            client,
+            incoming,
+            pump,
+        }
     }
 
     /// The next incoming packet for which `pick` returns something.
@@ -220,7 +248,8 @@ impl Client {
     }
 
     async fn puback(&mut self) {
-        self.next("PUBACK", |p| matches!(p, Packet::PubAck(_)).then_some(())).await
+        self.next("PUBACK", |p| matches!(p, Packet::PubAck(_)).then_some(()))
+            .await
     }
 
     async fn suback(&mut self) -> Vec<SubscribeReasonCode> {
@@ -281,19 +310,42 @@ async fn refusal(options: MqttOptions) -> ConnectReturnCode {
 async fn a_device_publish_reaches_on_publish_with_its_principal() {
     let (broker, events) = start().await;
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_connected(b1)", |s| {
+            s.contains(&Seen::Connected(device("f1", "b1")))
+        })
+        .await;
 
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"{\"seq\":1}".to_vec()).await.expect("publish");
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            b"{\"seq\":1}".to_vec(),
+        )
+        .await
+        .expect("publish");
     b1.puback().await;
     assert_eq!(
         events.publishes_on(TELEMETRY_B1),
-        vec![Seen::Publish { by: device("f1", "b1"), topic: TELEMETRY_B1.into(), payload: b"{\"seq\":1}".to_vec() }]
+        vec![Seen::Publish {
+            by: device("f1", "b1"),
+            topic: TELEMETRY_B1.into(),
+            payload: b"{\"seq\":1}".to_vec()
+        }]
     );
     assert_eq!(broker.connected_clients(), 1);
 
     b1.client.disconnect().await.expect("disconnect");
-    events.wait_for("on_disconnected(b1)", |s| s.contains(&Seen::Disconnected(device("f1", "b1")))).await;
-    assert!(events.publishes_on(STATUS_B1).is_empty(), "no last will was set");
+    events
+        .wait_for("on_disconnected(b1)", |s| {
+            s.contains(&Seen::Disconnected(device("f1", "b1")))
+        })
+        .await;
+    assert!(
+        events.publishes_on(STATUS_B1).is_empty(),
+        "no last will was set"
+    );
     broker.shutdown().await;
 }
 
@@ -301,7 +353,10 @@ async fn a_device_publish_reaches_on_publish_with_its_principal() {
 async fn the_puback_waits_for_on_publish() {
     let (broker, events) = start().await;
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"slow 1".to_vec()).await.expect("publish");
+    b1.client
+        .publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"slow 1".to_vec())
+        .await
+        .expect("publish");
 
     // on_publish is blocked on the gate: no PUBACK may arrive.
     let early = timeout(Duration::from_millis(500), b1.puback()).await;
@@ -323,26 +378,52 @@ async fn refused_connections_get_the_right_connack_codes() {
         ConnectReturnCode::BadUserNamePassword
     );
     // No credentials at all: 5, not authorized (no anonymous access).
-    assert_eq!(refusal(tcp_options(&broker, "b1", None)).await, ConnectReturnCode::NotAuthorized);
-    // The identity store cannot answer: 3, server unavailable (try again later).
-    assert_eq!(refusal(tcp_options(&broker, "b9", Some(("down", "x")))).await, ConnectReturnCode::ServiceUnavailable);
-    // A box must use its own id as client id.
-    assert_eq!(refusal(tcp_options(&broker, "b2", Some(("b1", "secret-b1")))).await, ConnectReturnCode::NotAuthorized);
-    // A console's client id starts with its prefix, and its credential must not have expired.
-    assert_eq!(refusal(tcp_options(&broker, "b1", Some(("ann", "token-ann")))).await, ConnectReturnCode::NotAuthorized);
     assert_eq!(
-        refusal(tcp_options(&broker, "console-ann-1", Some(("old", "token-old")))).await,
+        refusal(tcp_options(&broker, "b1", None)).await,
+        ConnectReturnCode::NotAuthorized
+    );
+    // The identity store cannot answer: 3, server unavailable (try again later).
+    assert_eq!(
+        refusal(tcp_options(&broker, "b9", Some(("down", "x")))).await,
+        ConnectReturnCode::ServiceUnavailable
+    );
+    // A box must use its own id as client id.
+    assert_eq!(
+        refusal(tcp_options(&broker, "b2", Some(("b1", "secret-b1")))).await,
+        ConnectReturnCode::NotAuthorized
+    );
+    // A console's client id starts with its prefix, and its credential must not have expired.
+    assert_eq!(
+        refusal(tcp_options(&broker, "b1", Some(("ann", "token-ann")))).await,
+        ConnectReturnCode::NotAuthorized
+    );
+    assert_eq!(
+        refusal(tcp_options(
+            &broker,
+            "console-ann-1",
+            Some(("old", "token-old"))
+        ))
+        .await,
         ConnectReturnCode::NotAuthorized
     );
     // A last will on a topic the box may not publish to.
     let mut options = tcp_options(&broker, "b1", Some(("b1", "secret-b1")));
-    options.set_last_will(LastWill::new("dt/boxpilot/f1/b2/status", "{}", QoS::AtLeastOnce, true));
+    options.set_last_will(LastWill::new(
+        "dt/boxpilot/f1/b2/status",
+        "{}",
+        QoS::AtLeastOnce,
+        true,
+    ));
     assert_eq!(refusal(options).await, ConnectReturnCode::NotAuthorized);
 
     // Nothing reached the host, and the broker still serves good clients.
     assert!(events.seen().is_empty(), "{:?}", events.seen());
     let _b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_connected(b1)", |s| {
+            s.contains(&Seen::Connected(device("f1", "b1")))
+        })
+        .await;
     broker.shutdown().await;
 }
 
@@ -351,10 +432,20 @@ async fn an_unavailable_authentication_never_takes_over_a_session() {
     let (broker, events) = start().await;
     let _b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
     // Same client id, authentication unavailable: refused without kicking the connected box.
-    assert_eq!(refusal(tcp_options(&broker, "b1", Some(("down", "x")))).await, ConnectReturnCode::NotAuthorized);
+    assert_eq!(
+        refusal(tcp_options(&broker, "b1", Some(("down", "x")))).await,
+        ConnectReturnCode::NotAuthorized
+    );
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(broker.connected_clients(), 1);
-    assert!(!events.seen().iter().any(|s| matches!(s, Seen::Disconnected(_))), "{:?}", events.seen());
+    assert!(
+        !events
+            .seen()
+            .iter()
+            .any(|s| matches!(s, Seen::Disconnected(_))),
+        "{:?}",
+        events.seen()
+    );
     broker.shutdown().await;
 }
 
@@ -363,13 +454,25 @@ async fn publishing_on_another_box_topic_is_dropped_and_disconnects() {
     let (broker, events) = start().await;
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
     b1.client
-        .publish("dt/boxpilot/f1/b2/telemetry", QoS::AtLeastOnce, false, b"{\"seq\":1}".to_vec())
+        .publish(
+            "dt/boxpilot/f1/b2/telemetry",
+            QoS::AtLeastOnce,
+            false,
+            b"{\"seq\":1}".to_vec(),
+        )
         .await
         .expect("publish");
     b1.closed_by_broker().await;
-    events.wait_for("on_disconnected(b1)", |s| s.contains(&Seen::Disconnected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_disconnected(b1)", |s| {
+            s.contains(&Seen::Disconnected(device("f1", "b1")))
+        })
+        .await;
     assert!(
-        !events.seen().iter().any(|s| matches!(s, Seen::Publish { .. })),
+        !events
+            .seen()
+            .iter()
+            .any(|s| matches!(s, Seen::Publish { .. })),
         "a denied publish reached on_publish: {:?}",
         events.seen()
     );
@@ -389,8 +492,19 @@ async fn an_mqtt5_client_gets_reason_135_for_a_denied_publish() {
     let mut options = MqttOptions5::new("b1", addr.ip().to_string(), addr.port());
     options.set_credentials("b1", "secret-b1");
     let (client, mut eventloop) = AsyncClient5::new(options, 10);
-    client.publish("dt/boxpilot/f1/b2/telemetry", QoS5::AtLeastOnce, false, b"x".to_vec()).await.expect("publish");
-    client.publish(TELEMETRY_B1, QoS5::AtLeastOnce, false, b"y".to_vec()).await.expect("publish");
+    client
+        .publish(
+            "dt/boxpilot/f1/b2/telemetry",
+            QoS5::AtLeastOnce,
+            false,
+            b"x".to_vec(),
+        )
+        .await
+        .expect("publish");
+    client
+        .publish(TELEMETRY_B1, QoS5::AtLeastOnce, false, b"y".to_vec())
+        .await
+        .expect("publish");
     let reasons = timeout(WAIT, async {
         let mut reasons = Vec::new();
         while reasons.len() < 2 {
@@ -404,7 +518,10 @@ async fn an_mqtt5_client_gets_reason_135_for_a_denied_publish() {
     })
     .await
     .expect("two PUBACKs");
-    assert_eq!(reasons, vec![PubAckReason::NotAuthorized, PubAckReason::Success]);
+    assert_eq!(
+        reasons,
+        vec![PubAckReason::NotAuthorized, PubAckReason::Success]
+    );
     assert_eq!(events.publishes_on("dt/boxpilot/f1/b2/telemetry"), vec![]);
     assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
     broker.shutdown().await;
@@ -413,17 +530,42 @@ async fn an_mqtt5_client_gets_reason_135_for_a_denied_publish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_subscribes_within_its_filters_only() {
     let (broker, _events) = start().await;
-    let mut ann = Client::connect(tcp_options(&broker, "console-ann-1", Some(("ann", "token-ann")))).await;
-    ann.client.subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce).await.expect("subscribe");
-    assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
-    ann.client.subscribe("dt/boxpilot/f2/+/+", QoS::AtLeastOnce).await.expect("subscribe");
+    let mut ann = Client::connect(tcp_options(
+        &broker,
+        "console-ann-1",
+        Some(("ann", "token-ann")),
+    ))
+    .await;
+    ann.client
+        .subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        ann.suback().await,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+    ann.client
+        .subscribe("dt/boxpilot/f2/+/+", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
     assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Failure]);
-    ann.client.subscribe("#", QoS::AtMostOnce).await.expect("subscribe");
+    ann.client
+        .subscribe("#", QoS::AtMostOnce)
+        .await
+        .expect("subscribe");
     assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Failure]);
 
     // The granted subscription works: a box's telemetry reaches the console.
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"{\"seq\":7}".to_vec()).await.expect("publish");
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            b"{\"seq\":7}".to_vec(),
+        )
+        .await
+        .expect("publish");
     b1.puback().await;
     let got = ann.publish_on(TELEMETRY_B1).await;
     assert_eq!(&got.payload[..], b"{\"seq\":7}");
@@ -434,16 +576,31 @@ async fn a_console_subscribes_within_its_filters_only() {
 async fn a_server_publish_reaches_a_subscribed_device() {
     let (broker, events) = start().await;
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    b1.client.subscribe(CMD_REQ_B1, QoS::AtLeastOnce).await.expect("subscribe");
-    assert_eq!(b1.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
+    b1.client
+        .subscribe(CMD_REQ_B1, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        b1.suback().await,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
 
-    broker.publish(CMD_REQ_B1, b"{\"id\":\"c1\"}".to_vec(), false).await.expect("server publish");
+    broker
+        .publish(CMD_REQ_B1, b"{\"id\":\"c1\"}".to_vec(), false)
+        .await
+        .expect("server publish");
     let got = b1.publish_on(CMD_REQ_B1).await;
     assert_eq!(&got.payload[..], b"{\"id\":\"c1\"}");
     assert_eq!(got.qos, QoS::AtLeastOnce);
-    assert!(events.publishes_on(CMD_REQ_B1).is_empty(), "server publishes bypass the hooks");
+    assert!(
+        events.publishes_on(CMD_REQ_B1).is_empty(),
+        "server publishes bypass the hooks"
+    );
 
-    assert!(matches!(broker.publish("cmd/+/x", vec![], false).await, Err(BrokerError::InvalidTopic(_))));
+    assert!(matches!(
+        broker.publish("cmd/+/x", vec![], false).await,
+        Err(BrokerError::InvalidTopic(_))
+    ));
     broker.shutdown().await;
 }
 
@@ -462,17 +619,42 @@ async fn the_websocket_listener_authenticates_and_routes() {
     options.set_transport(Transport::Ws);
     options.set_credentials("b1", "secret-b1");
     let mut b1 = Client::connect(options).await;
-    b1.client.subscribe(CMD_REQ_B1, QoS::AtLeastOnce).await.expect("subscribe");
-    assert_eq!(b1.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"{\"seq\":2}".to_vec()).await.expect("publish");
+    b1.client
+        .subscribe(CMD_REQ_B1, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        b1.suback().await,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            b"{\"seq\":2}".to_vec(),
+        )
+        .await
+        .expect("publish");
     b1.puback().await;
     assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
 
-    broker.publish(CMD_REQ_B1, b"go".to_vec(), false).await.expect("server publish");
+    broker
+        .publish(CMD_REQ_B1, b"go".to_vec(), false)
+        .await
+        .expect("server publish");
     assert_eq!(&b1.publish_on(CMD_REQ_B1).await.payload[..], b"go");
 
     // Publishing outside the ACL over WebSocket closes the connection too.
-    b1.client.publish("dt/boxpilot/f1/b2/status", QoS::AtLeastOnce, false, b"x".to_vec()).await.expect("publish");
+    b1.client
+        .publish(
+            "dt/boxpilot/f1/b2/status",
+            QoS::AtLeastOnce,
+            false,
+            b"x".to_vec(),
+        )
+        .await
+        .expect("publish");
     b1.closed_by_broker().await;
     broker.shutdown().await;
 }
@@ -481,20 +663,51 @@ async fn the_websocket_listener_authenticates_and_routes() {
 async fn a_retained_status_reaches_a_later_subscriber() {
     let (broker, events) = start().await;
     let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    b1.client.publish(STATUS_B1, QoS::AtLeastOnce, true, b"{\"online\":true}".to_vec()).await.expect("publish");
+    b1.client
+        .publish(
+            STATUS_B1,
+            QoS::AtLeastOnce,
+            true,
+            b"{\"online\":true}".to_vec(),
+        )
+        .await
+        .expect("publish");
     b1.puback().await;
     assert_eq!(events.publishes_on(STATUS_B1).len(), 1);
 
-    let mut ann = Client::connect(tcp_options(&broker, "console-ann-7", Some(("ann", "token-ann")))).await;
-    ann.client.subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce).await.expect("subscribe");
+    let mut ann = Client::connect(tcp_options(
+        &broker,
+        "console-ann-7",
+        Some(("ann", "token-ann")),
+    ))
+    .await;
+    ann.client
+        .subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
     let got = ann.publish_on(STATUS_B1).await;
     assert!(got.retain, "delivered as a retained message");
     assert_eq!(&got.payload[..], b"{\"online\":true}");
 
     // A retained server publish is kept too.
-    broker.publish("dt/boxpilot/f1/b2/status", b"{\"online\":false}".to_vec(), true).await.expect("server publish");
-    let mut ann2 = Client::connect(tcp_options(&broker, "console-ann-8", Some(("ann", "token-ann")))).await;
-    ann2.client.subscribe("dt/boxpilot/f1/b2/status", QoS::AtLeastOnce).await.expect("subscribe");
+    broker
+        .publish(
+            "dt/boxpilot/f1/b2/status",
+            b"{\"online\":false}".to_vec(),
+            true,
+        )
+        .await
+        .expect("server publish");
+    let mut ann2 = Client::connect(tcp_options(
+        &broker,
+        "console-ann-8",
+        Some(("ann", "token-ann")),
+    ))
+    .await;
+    ann2.client
+        .subscribe("dt/boxpilot/f1/b2/status", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
     assert!(ann2.publish_on("dt/boxpilot/f1/b2/status").await.retain);
     broker.shutdown().await;
 }
@@ -502,22 +715,46 @@ async fn a_retained_status_reaches_a_later_subscriber() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_last_will_is_published_and_reported() {
     let (broker, events) = start().await;
-    let mut ann = Client::connect(tcp_options(&broker, "console-ann-1", Some(("ann", "token-ann")))).await;
-    ann.client.subscribe(STATUS_B1, QoS::AtLeastOnce).await.expect("subscribe");
-    assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
+    let mut ann = Client::connect(tcp_options(
+        &broker,
+        "console-ann-1",
+        Some(("ann", "token-ann")),
+    ))
+    .await;
+    ann.client
+        .subscribe(STATUS_B1, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        ann.suback().await,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
 
     let mut options = tcp_options(&broker, "b1", Some(("b1", "secret-b1")));
-    options.set_last_will(LastWill::new(STATUS_B1, "{\"online\":false}", QoS::AtLeastOnce, true));
+    options.set_last_will(LastWill::new(
+        STATUS_B1,
+        "{\"online\":false}",
+        QoS::AtLeastOnce,
+        true,
+    ));
     let b1 = Client::connect(options).await;
-    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_connected(b1)", |s| {
+            s.contains(&Seen::Connected(device("f1", "b1")))
+        })
+        .await;
     b1.vanish().await;
 
     let will = ann.publish_on(STATUS_B1).await;
     assert_eq!(&will.payload[..], b"{\"online\":false}");
     events
         .wait_for("the will in on_publish, then on_disconnected", |s| {
-            let will = s.iter().position(|x| matches!(x, Seen::Publish { topic, .. } if topic == STATUS_B1));
-            let gone = s.iter().position(|x| *x == Seen::Disconnected(device("f1", "b1")));
+            let will = s
+                .iter()
+                .position(|x| matches!(x, Seen::Publish { topic, .. } if topic == STATUS_B1));
+            let gone = s
+                .iter()
+                .position(|x| *x == Seen::Disconnected(device("f1", "b1")));
             matches!((will, gone), (Some(w), Some(g)) if w < g)
         })
         .await;
@@ -531,8 +768,16 @@ async fn a_last_will_is_published_and_reported() {
     );
 
     // The will was retained: a later subscriber sees the box offline.
-    let mut ann2 = Client::connect(tcp_options(&broker, "console-ann-2", Some(("ann", "token-ann")))).await;
-    ann2.client.subscribe(STATUS_B1, QoS::AtLeastOnce).await.expect("subscribe");
+    let mut ann2 = Client::connect(tcp_options(
+        &broker,
+        "console-ann-2",
+        Some(("ann", "token-ann")),
+    ))
+    .await;
+    ann2.client
+        .subscribe(STATUS_B1, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
     assert!(ann2.publish_on(STATUS_B1).await.retain);
     broker.shutdown().await;
 }
@@ -547,13 +792,23 @@ async fn queue_overflow_is_counted_as_dropped() {
     let mut options = tcp_options(&broker, "b1", Some(("b1", "secret-b1")));
     options.set_clean_session(false);
     let mut b1 = Client::connect(options).await;
-    b1.client.subscribe(CMD_REQ_B1, QoS::AtLeastOnce).await.expect("subscribe");
+    b1.client
+        .subscribe(CMD_REQ_B1, QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
     b1.suback().await;
     b1.client.disconnect().await.expect("disconnect");
-    events.wait_for("on_disconnected(b1)", |s| s.contains(&Seen::Disconnected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_disconnected(b1)", |s| {
+            s.contains(&Seen::Disconnected(device("f1", "b1")))
+        })
+        .await;
 
     for i in 0..5u8 {
-        broker.publish(CMD_REQ_B1, vec![i], false).await.expect("server publish");
+        broker
+            .publish(CMD_REQ_B1, vec![i], false)
+            .await
+            .expect("server publish");
     }
     let dropped = timeout(WAIT, async {
         while broker.dropped_messages() < 3 {
@@ -572,20 +827,43 @@ async fn a_busy_port_is_a_clear_error_and_a_restart_reuses_the_ports() {
     let (broker, events) = start().await;
     let (tcp, ws) = (broker.tcp_addr(), broker.ws_addr());
 
-    let second = EmbeddedBroker::start(BrokerSettings::new(tcp, any_port()), Arc::new(FakeAuth), events.clone()).await;
+    let second = EmbeddedBroker::start(
+        BrokerSettings::new(tcp, any_port()),
+        Arc::new(FakeAuth),
+        events.clone(),
+    )
+    .await;
     let err = second.expect_err("the TCP port is taken");
     assert!(matches!(err, BrokerError::AddressInUse { .. }), "{err:?}");
-    assert!(err.to_string().contains(&format!("address {tcp} already in use")), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&format!("address {tcp} already in use")),
+        "{err}"
+    );
 
     // Shutdown closes the client connections (and reports them), then the same ports can be bound.
     let _b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_connected(b1)", |s| {
+            s.contains(&Seen::Connected(device("f1", "b1")))
+        })
+        .await;
     broker.shutdown().await;
-    assert!(events.seen().contains(&Seen::Disconnected(device("f1", "b1"))), "{:?}", events.seen());
+    assert!(
+        events
+            .seen()
+            .contains(&Seen::Disconnected(device("f1", "b1"))),
+        "{:?}",
+        events.seen()
+    );
 
-    let again = EmbeddedBroker::start(BrokerSettings::new(tcp, ws), Arc::new(FakeAuth), events.clone())
-        .await
-        .expect("restart on the same ports");
+    let again = EmbeddedBroker::start(
+        BrokerSettings::new(tcp, ws),
+        Arc::new(FakeAuth),
+        events.clone(),
+    )
+    .await
+    .expect("restart on the same ports");
     assert_eq!((again.tcp_addr(), again.ws_addr()), (tcp, ws));
     let _b1 = Client::connect(tcp_options(&again, "b1", Some(("b1", "secret-b1")))).await;
     again.shutdown().await;
@@ -594,13 +872,25 @@ async fn a_busy_port_is_a_clear_error_and_a_restart_reuses_the_ports() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_console_is_disconnected_when_its_credential_expires() {
     let (broker, events) = start().await;
-    let mut ann = Client::connect(tcp_options(&broker, "console-ann-3", Some(("brief", "token-brief")))).await;
-    ann.client.subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce).await.expect("subscribe");
-    assert_eq!(ann.suback().await, vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]);
+    let mut ann = Client::connect(tcp_options(
+        &broker,
+        "console-ann-3",
+        Some(("brief", "token-brief")),
+    ))
+    .await;
+    ann.client
+        .subscribe("dt/boxpilot/f1/+/+", QoS::AtLeastOnce)
+        .await
+        .expect("subscribe");
+    assert_eq!(
+        ann.suback().await,
+        vec![SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
     ann.closed_by_broker().await;
     events
         .wait_for("on_disconnected(console)", |s| {
-            s.iter().any(|x| matches!(x, Seen::Disconnected(Principal::Console { .. })))
+            s.iter()
+                .any(|x| matches!(x, Seen::Disconnected(Principal::Console { .. })))
         })
         .await;
     assert_eq!(broker.connected_clients(), 0);
@@ -616,14 +906,30 @@ async fn oversized_payloads_reach_ingestion_up_to_the_packet_limit() {
 
     // Above the 128 KiB payload limit of the contract, below the broker's 256 KiB packet limit:
     // delivered, so that ingestion can keep it as a dead letter.
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, vec![b'x'; 200 * 1024]).await.expect("publish");
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            vec![b'x'; 200 * 1024],
+        )
+        .await
+        .expect("publish");
     b1.puback().await;
     assert!(
         matches!(&events.publishes_on(TELEMETRY_B1)[..], [Seen::Publish { payload, .. }] if payload.len() == 200 * 1024)
     );
 
     // Above the packet limit: the connection is closed, nothing is delivered.
-    b1.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, vec![b'x'; 300 * 1024]).await.expect("publish");
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            vec![b'x'; 300 * 1024],
+        )
+        .await
+        .expect("publish");
     b1.closed_by_broker().await;
     assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
     broker.shutdown().await;
@@ -633,20 +939,41 @@ async fn oversized_payloads_reach_ingestion_up_to_the_packet_limit() {
 async fn a_take_over_keeps_the_box_present() {
     let (broker, events) = start().await;
     let mut first = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
-    events.wait_for("on_connected(b1)", |s| s.contains(&Seen::Connected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_connected(b1)", |s| {
+            s.contains(&Seen::Connected(device("f1", "b1")))
+        })
+        .await;
 
     // The box reconnects before the broker noticed its old connection was dead.
     let mut second = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
     first.closed_by_broker().await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(events.seen(), vec![Seen::Connected(device("f1", "b1"))], "no presence change on a take-over");
+    assert_eq!(
+        events.seen(),
+        vec![Seen::Connected(device("f1", "b1"))],
+        "no presence change on a take-over"
+    );
     assert_eq!(broker.connected_clients(), 1);
 
     // The new connection works, and its end is reported.
-    second.client.publish(TELEMETRY_B1, QoS::AtLeastOnce, false, b"{\"seq\":3}".to_vec()).await.expect("publish");
+    second
+        .client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            b"{\"seq\":3}".to_vec(),
+        )
+        .await
+        .expect("publish");
     second.puback().await;
     second.client.disconnect().await.expect("disconnect");
-    events.wait_for("on_disconnected(b1)", |s| s.contains(&Seen::Disconnected(device("f1", "b1")))).await;
+    events
+        .wait_for("on_disconnected(b1)", |s| {
+            s.contains(&Seen::Disconnected(device("f1", "b1")))
+        })
+        .await;
     assert_eq!(broker.connected_clients(), 0);
     broker.shutdown().await;
 }

@@ -1,0 +1,221 @@
+//! Test support: a real `boxpilot` server in-process on free ports with its own data directory,
+//! users and boxes, an HTTP client, and real MQTT clients.
+use app::domain::{DeviceId, FleetId};
+use boxpilot::runtime::{self, Running, ServeConfig};
+use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
+use std::time::Duration;
+
+pub struct TestServer {
+    pub running: Running,
+    pub data: tempfile::TempDir,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let any = "127.0.0.1:0".parse().unwrap();
+        let running = runtime::start(ServeConfig {
+            http: any,
+            mqtt: any,
+            mqtt_ws: any,
+            data_dir: data.path().to_owned(),
+            static_dir: data.path().join("no-console"),
+            public_url: None,
+            broker_public_url: None,
+        })
+        .await
+        .expect("server starts");
+        Self {
+            running,
+            data,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.running.http_addr, path)
+    }
+
+    pub fn mqtt_port(&self) -> u16 {
+        self.running.mqtt_addr.port()
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/mqtt", self.running.ws_addr)
+    }
+
+    /// Adds a user with the given groups; returns its password.
+    pub async fn add_user(&self, username: &str, groups: &[&str]) -> String {
+        let password = format!("pw-{username}-0123456789");
+        let groups: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
+        self.running
+            .identity
+            .add_user(username, &password, &groups)
+            .await
+            .expect("user added");
+        password
+    }
+
+    /// Registers a box; returns its secret.
+    pub async fn add_device(&self, fleet: &str, id: &str) -> String {
+        boxpilot::cli::register_device(
+            self.running.store.as_ref(),
+            &FleetId::parse(fleet).unwrap(),
+            &DeviceId::parse(id).unwrap(),
+        )
+        .await
+        .expect("box registered")
+    }
+
+    /// Logs in through the REST API; returns the access token.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r: serde_json::Value = self
+            .http
+            .post(self.url("/api/v1/auth/login"))
+            .json(&serde_json::json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {r}"))
+            .to_owned()
+    }
+
+    /// A user with a token, in one step.
+    pub async fn user_token(&self, username: &str, groups: &[&str]) -> String {
+        let pw = self.add_user(username, groups).await;
+        self.token(username, &pw).await
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until buffered counters are stored.
+    pub async fn flush(&self) {
+        self.running.ingest.flush().await.expect("flush");
+    }
+}
+
+/// MQTT options of a box on the server's TCP listener.
+pub fn box_options(port: u16, id: &str, secret: &str) -> MqttOptions {
+    let mut o = MqttOptions::new(id, "127.0.0.1", port);
+    o.set_credentials(id, secret);
+    o.set_keep_alive(Duration::from_secs(30));
+    o
+}
+
+/// A connected MQTT client; the event loop runs until the connection ends.
+pub struct Client {
+    pub client: AsyncClient,
+    pub events: EventLoop,
+}
+
+impl Client {
+    /// Connects and waits for CONNACK; returns the refusal code if refused.
+    pub async fn connect(options: MqttOptions) -> Result<Client, String> {
+        let (client, mut events) = AsyncClient::new(options, 256);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let event = tokio::time::timeout_at(deadline, events.poll())
+                .await
+                .map_err(|_| "no CONNACK".to_string())?;
+            match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => return Ok(Client { client, events }),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    /// Publishes at QoS 1 and waits for its PUBACK; Err if the connection ends first.
+    pub async fn publish_acked(
+        &mut self,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+    ) -> Result<(), String> {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.into())
+            .await
+            .map_err(|e| e.to_string())?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let event = tokio::time::timeout_at(deadline, self.events.poll())
+                .await
+                .map_err(|_| "no PUBACK".to_string())?;
+            match event {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return Ok(()),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    /// Subscribes and returns the SUBACK return codes.
+    pub async fn subscribe(
+        &mut self,
+        filter: &str,
+    ) -> Result<Vec<rumqttc::SubscribeReasonCode>, String> {
+        self.client
+            .subscribe(filter, QoS::AtLeastOnce)
+            .await
+            .map_err(|e| e.to_string())?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.poll())
+                .await
+                .map_err(|_| "no SUBACK".to_string())?
+            {
+                Ok(Event::Incoming(Packet::SubAck(ack))) => return Ok(ack.return_codes),
+                Ok(_) => {}
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    /// The next PUBLISH received within `wait`.
+    pub async fn next_publish(&mut self, wait: Duration) -> Option<rumqttc::Publish> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.poll()).await {
+                Ok(Ok(Event::Incoming(Packet::Publish(p)))) => return Some(p),
+                Ok(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Polls until the connection ends or `wait` passes; true if it ended.
+    pub async fn closed_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.events.poll()).await {
+                Ok(Err(_)) => return true,
+                Ok(Ok(_)) => {}
+                Err(_) => return false,
+            }
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn telemetry(seq: u64, ts: i64, temp: f64) -> String {
+    serde_json::json!({ "seq": seq, "ts": ts, "metrics": { "temp_c": temp, "door_open": false } })
+        .to_string()
+}

@@ -19,14 +19,24 @@ impl BrokerAccess {
 
 #[async_trait::async_trait]
 impl BrokerAuthenticator for BrokerAccess {
-    async fn authenticate(&self, client_id: &str, username: &str, password: &[u8]) -> Result<Principal, ConnectRefusal> {
+    async fn authenticate(
+        &self,
+        client_id: &str,
+        username: &str,
+        password: &[u8],
+    ) -> Result<Principal, ConnectRefusal> {
         // Browser sessions use `console-<user>-<random>` client ids and a signed token.
         if client_id.starts_with("console-") {
-            let token = std::str::from_utf8(password).map_err(|_| ConnectRefusal::BadCredentials)?;
-            return self.tokens.verify(client_id, username, token).await.map_err(|e| {
-                tracing::info!(client_id, error = %e, "broker credential refused");
-                ConnectRefusal::BadCredentials
-            });
+            let token =
+                std::str::from_utf8(password).map_err(|_| ConnectRefusal::BadCredentials)?;
+            return self
+                .tokens
+                .verify(client_id, username, token)
+                .await
+                .map_err(|e| {
+                    tracing::info!(client_id, error = %e, "broker credential refused");
+                    ConnectRefusal::BadCredentials
+                });
         }
         // A box connects with its id as both client id and username.
         if client_id != username {
@@ -44,6 +54,9 @@ impl BrokerAuthenticator for BrokerAccess {
         if !device_secret_matches(password, &device.secret_hash) {
             return Err(ConnectRefusal::BadCredentials);
         }
-        Ok(Principal::Device { fleet: device.fleet, device: device.id })
+        Ok(Principal::Device {
+            fleet: device.fleet,
+            device: device.id,
+        })
     }
 }

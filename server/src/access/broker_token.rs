@@ -1,7 +1,9 @@
 //! Broker credentials for browser sessions: RS256 tokens signed by the server, at most 15 minutes,
 //! naming the client-id prefix and topic filters derived from the caller's role and fleets.
 use super::Principal;
-use crate::identity::{Expectation, MqttGrant, SigningKeys, TokenClaims, TokenError, TokenVerifier};
+use crate::identity::{
+    Expectation, MqttGrant, SigningKeys, TokenClaims, TokenError, TokenVerifier,
+};
 use app::domain::topics::APP;
 use app::domain::{BrokerCredential, Role};
 use app::service::Caller;
@@ -27,8 +29,11 @@ pub struct BrokerTokens {
 /// What a caller may watch and send over MQTT: the data of its fleets, and (operators and up) the
 /// command requests of its fleets' boxes and their replies.
 pub fn grant_for(caller: &Caller) -> (Vec<String>, Vec<String>) {
-    let fleet_levels: Vec<String> =
-        if caller.all_fleets { vec!["+".into()] } else { caller.fleets.iter().map(|f| f.to_string()).collect() };
+    let fleet_levels: Vec<String> = if caller.all_fleets {
+        vec!["+".into()]
+    } else {
+        caller.fleets.iter().map(|f| f.to_string()).collect()
+    };
     let mut subscribe = Vec::new();
     let mut publish = Vec::new();
     for fleet in &fleet_levels {
@@ -70,7 +75,11 @@ impl BrokerTokens {
             aud: Some(BROKER_AUDIENCE.into()),
             username: Some(caller.username.clone()),
             groups: Vec::new(),
-            mqtt: Some(MqttGrant { client_id_prefix: prefix.clone(), subscribe: subscribe.clone(), publish: publish.clone() }),
+            mqtt: Some(MqttGrant {
+                client_id_prefix: prefix.clone(),
+                subscribe: subscribe.clone(),
+                publish: publish.clone(),
+            }),
         };
         Ok(BrokerCredential {
             url: self.public_url.clone(),
@@ -84,11 +93,21 @@ impl BrokerTokens {
     }
 
     /// Checks a broker credential presented at CONNECT.
-    pub async fn verify(&self, client_id: &str, username: &str, token: &str) -> Result<Principal, TokenError> {
-        let expect = Expectation { token_use: BROKER_TOKEN_USE, audience: BROKER_AUDIENCE.into() };
+    pub async fn verify(
+        &self,
+        client_id: &str,
+        username: &str,
+        token: &str,
+    ) -> Result<Principal, TokenError> {
+        let expect = Expectation {
+            token_use: BROKER_TOKEN_USE,
+            audience: BROKER_AUDIENCE.into(),
+        };
         let claims = self.verifier.verify(token, &expect).await?;
         let grant = claims.mqtt.ok_or(TokenError::MissingClaim)?;
-        if claims.username.as_deref() != Some(username) || !client_id.starts_with(&grant.client_id_prefix) {
+        if claims.username.as_deref() != Some(username)
+            || !client_id.starts_with(&grant.client_id_prefix)
+        {
             return Err(TokenError::WrongAudience);
         }
         Ok(Principal::Console {

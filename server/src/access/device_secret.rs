@@ -8,12 +8,18 @@ pub fn new_device_secret() -> String {
 }
 
 pub fn hash_device_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compares in constant time, so response timing tells nothing about the stored hash.
 pub fn device_secret_matches(secret: &[u8], stored_hash: &str) -> bool {
-    let computed: String = Sha256::digest(secret).iter().map(|b| format!("{b:02x}")).collect();
+    let computed: String = Sha256::digest(secret)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     computed.as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 

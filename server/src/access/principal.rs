@@ -37,7 +37,9 @@ impl Principal {
     pub fn may_subscribe(&self, filter: &str) -> bool {
         match self {
             Principal::Device { fleet, device } => filter == topics::command_request(fleet, device),
-            Principal::Console { subscribe, .. } => subscribe.iter().any(|allowed| filter_within(filter, allowed)),
+            Principal::Console { subscribe, .. } => subscribe
+                .iter()
+                .any(|allowed| filter_within(filter, allowed)),
         }
     }
 
@@ -55,7 +57,10 @@ mod tests {
     use super::*;
 
     fn device(f: &str, d: &str) -> Principal {
-        Principal::Device { fleet: FleetId::parse(f).unwrap(), device: DeviceId::parse(d).unwrap() }
+        Principal::Device {
+            fleet: FleetId::parse(f).unwrap(),
+            device: DeviceId::parse(d).unwrap(),
+        }
     }
 
     #[test]

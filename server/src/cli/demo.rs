@@ -22,9 +22,16 @@ const BOXES_PER_FLEET: u32 = 10;
 const SECRETS_FILE: &str = "demo-secrets.txt";
 
 /// Registers the demo boxes on first run; returns each fleet's boxes with their secrets.
-async fn demo_fleet(running: &crate::runtime::Running, data_dir: &std::path::Path) -> Result<Vec<(FleetId, Vec<(DeviceId, String)>)>, String> {
+async fn demo_fleet(
+    running: &crate::runtime::Running,
+    data_dir: &std::path::Path,
+) -> Result<Vec<(FleetId, Vec<(DeviceId, String)>)>, String> {
     let path = data_dir.join(SECRETS_FILE);
-    let known = if path.exists() { read_secrets(&path)? } else { Vec::new() };
+    let known = if path.exists() {
+        read_secrets(&path)?
+    } else {
+        Vec::new()
+    };
     let mut fleets = Vec::new();
     for name in FLEETS {
         let fleet = FleetId::parse(name).map_err(|e| e.to_string())?;
@@ -36,7 +43,8 @@ async fn demo_fleet(running: &crate::runtime::Running, data_dir: &std::path::Pat
                 Some(entry) => boxes.push(entry.clone()),
                 None => {
                     let secret = register(running.store.as_ref(), &fleet, &id).await?;
-                    append_secrets(&path, &[(id.clone(), secret.clone())]).map_err(|e| e.to_string())?;
+                    append_secrets(&path, &[(id.clone(), secret.clone())])
+                        .map_err(|e| e.to_string())?;
                     boxes.push((id, secret));
                 }
             }
@@ -47,7 +55,9 @@ async fn demo_fleet(running: &crate::runtime::Running, data_dir: &std::path::Pat
 }
 
 /// Creates or resets the demo users with fresh random passwords.
-async fn demo_users(running: &crate::runtime::Running) -> Result<Vec<(String, String, String)>, String> {
+async fn demo_users(
+    running: &crate::runtime::Running,
+) -> Result<Vec<(String, String, String)>, String> {
     let users = [
         ("demo-admin", "admin"),
         ("demo-operator", "operator,fleet:north,fleet:south"),
@@ -58,12 +68,26 @@ async fn demo_users(running: &crate::runtime::Running) -> Result<Vec<(String, St
         let groups: Vec<String> = groups.split(',').map(str::to_owned).collect();
         let password = random_password();
         let id = &running.identity;
-        if id.list_users().await.map_err(|e| e.to_string())?.iter().any(|u| u.username == name) {
-            id.set_password(name, &password).await.map_err(|e| e.to_string())?;
-            id.set_groups(name, &groups).await.map_err(|e| e.to_string())?;
-            id.set_enabled(name, true).await.map_err(|e| e.to_string())?;
+        if id
+            .list_users()
+            .await
+            .map_err(|e| e.to_string())?
+            .iter()
+            .any(|u| u.username == name)
+        {
+            id.set_password(name, &password)
+                .await
+                .map_err(|e| e.to_string())?;
+            id.set_groups(name, &groups)
+                .await
+                .map_err(|e| e.to_string())?;
+            id.set_enabled(name, true)
+                .await
+                .map_err(|e| e.to_string())?;
         } else {
-            id.add_user(name, &password, &groups).await.map_err(|e| e.to_string())?;
+            id.add_user(name, &password, &groups)
+                .await
+                .map_err(|e| e.to_string())?;
         }
         out.push((name.to_owned(), password, groups.join(",")));
     }
@@ -94,7 +118,10 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
         simulator::validate(&config)?;
         sims.push(tokio::spawn(simulator::run(config, stopped.clone())));
     }
-    println!("{} simulated boxes are publishing. Ctrl-C to stop.", FLEETS.len() as u32 * BOXES_PER_FLEET);
+    println!(
+        "{} simulated boxes are publishing. Ctrl-C to stop.",
+        FLEETS.len() as u32 * BOXES_PER_FLEET
+    );
     shutdown_signal().await;
     println!("stopping…");
     let _ = stop.send(true);

@@ -34,6 +34,12 @@ pub enum DeviceCommand {
 
 /// Registers one box and returns its new secret.
 pub async fn register(store: &dyn Store, fleet: &FleetId, id: &DeviceId) -> Result<String, String> {
+    // Browser sessions use `console-…` MQTT client ids; a box by that name could be kicked by one.
+    if id.as_str().starts_with("console-") {
+        return Err(format!(
+            "box id {id}: ids starting with `console-` are reserved for browser sessions"
+        ));
+    }
     let secret = new_device_secret();
     let record = DeviceRecord {
         id: id.clone(),
@@ -45,7 +51,10 @@ pub async fn register(store: &dyn Store, fleet: &FleetId, id: &DeviceId) -> Resu
         latest_seq: None,
         latest: Default::default(),
     };
-    store.create_device(&record).await.map_err(|e| e.to_string())?;
+    store
+        .create_device(&record)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(secret)
 }
 
@@ -55,21 +64,36 @@ pub fn numbered(prefix: &DeviceId, n: u32) -> Result<DeviceId, String> {
 
 pub async fn run(cmd: DeviceCommand) -> Result<(), String> {
     match cmd {
-        DeviceCommand::Add { fleet, id, count, secrets_out, data } => {
+        DeviceCommand::Add {
+            fleet,
+            id,
+            count,
+            secrets_out,
+            data,
+        } => {
             if !(1..=100_000).contains(&count) {
                 return Err("--count must be between 1 and 100000".into());
             }
             let store = open_store(&data.data_dir)?;
             let mut made = Vec::new();
             for n in 1..=count {
-                let box_id = if count == 1 { id.clone() } else { numbered(&id, n)? };
+                let box_id = if count == 1 {
+                    id.clone()
+                } else {
+                    numbered(&id, n)?
+                };
                 let secret = register(store.as_ref(), &fleet, &box_id).await?;
                 made.push((box_id, secret));
             }
             match secrets_out {
                 Some(path) => {
-                    append_secrets(&path, &made).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                    println!("registered {} box(es) in fleet {fleet}; secrets appended to {}", made.len(), path.display());
+                    append_secrets(&path, &made)
+                        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                    println!(
+                        "registered {} box(es) in fleet {fleet}; secrets appended to {}",
+                        made.len(),
+                        path.display()
+                    );
                 }
                 None => {
                     for (box_id, secret) in made {
@@ -81,9 +105,23 @@ pub async fn run(cmd: DeviceCommand) -> Result<(), String> {
         }
         DeviceCommand::List { fleet, data } => {
             let store = open_store(&data.data_dir)?;
-            for d in store.list_devices(fleet.as_ref()).await.map_err(|e| e.to_string())? {
-                let state = if d.presence.online { "online" } else { "offline" };
-                println!("{:<24} {:<16} {:<8} seq {}", d.id, d.fleet, state, d.latest_seq.map_or("-".into(), |s| s.to_string()));
+            for d in store
+                .list_devices(fleet.as_ref())
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                let state = if d.presence.online {
+                    "online"
+                } else {
+                    "offline"
+                };
+                println!(
+                    "{:<24} {:<16} {:<8} seq {}",
+                    d.id,
+                    d.fleet,
+                    state,
+                    d.latest_seq.map_or("-".into(), |s| s.to_string())
+                );
             }
         }
     }

@@ -6,11 +6,17 @@ mod serve;
 mod simulate;
 mod user;
 
+pub use device::register as register_device;
+
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "boxpilot", version, about = "Monitor and pilot fleets of IoT boxes")]
+#[command(
+    name = "boxpilot",
+    version,
+    about = "Monitor and pilot fleets of IoT boxes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -54,7 +60,8 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -66,7 +73,9 @@ pub async fn shutdown_signal() {
 
 /// Opens the store of the data directory for an administrative command, with a clear message when
 /// a running server holds it.
-pub fn open_store(data_dir: &std::path::Path) -> Result<std::sync::Arc<crate::store::EmbeddedStore>, String> {
+pub fn open_store(
+    data_dir: &std::path::Path,
+) -> Result<std::sync::Arc<crate::store::EmbeddedStore>, String> {
     crate::store::EmbeddedStore::open(data_dir).map(std::sync::Arc::new).map_err(|e| {
         let text = e.to_string();
         if text.contains("lock") || text.contains("already open") {

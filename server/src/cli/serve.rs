@@ -43,12 +43,22 @@ impl ServeArgs {
 
 /// Starts the server and, at first start, creates the admin with a printed random password.
 pub async fn start(args: &ServeArgs) -> Result<Running, String> {
-    let running = runtime::start(args.config()).await.map_err(|e| e.to_string())?;
-    if let Some(password) = running.identity.ensure_initial_admin().await.map_err(|e| e.to_string())? {
+    let running = runtime::start(args.config())
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(password) = running
+        .identity
+        .ensure_initial_admin()
+        .await
+        .map_err(|e| e.to_string())?
+    {
         println!("First start: created user `admin` with password `{password}` (shown once; change it with `boxpilot user passwd admin`).");
     }
     println!("boxpilot console  {}", running.public_url);
-    println!("MQTT              mqtt://{}   (WebSocket ws://{}/mqtt)", running.mqtt_addr, running.ws_addr);
+    println!(
+        "MQTT              mqtt://{}   (WebSocket ws://{}/mqtt)",
+        running.mqtt_addr, running.ws_addr
+    );
     println!("data              {}", args.data.data_dir.display());
     if !running.console_built {
         println!("note: the console is not built in {} (run scripts/build-console.sh); the API and broker run.", args.static_dir.display());

@@ -7,7 +7,11 @@ use std::sync::atomic::Ordering;
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimulateArgs {
     /// `mqtt://host:port` or `ws://host:port/mqtt`.
-    #[arg(long, env = "BOXPILOT_SIM_BROKER", default_value = "mqtt://127.0.0.1:1883")]
+    #[arg(
+        long,
+        env = "BOXPILOT_SIM_BROKER",
+        default_value = "mqtt://127.0.0.1:1883"
+    )]
     pub broker: String,
     #[arg(long, env = "BOXPILOT_SIM_FLEET")]
     pub fleet: FleetId,
@@ -32,11 +36,22 @@ pub async fn run(args: SimulateArgs) -> Result<(), String> {
     let mut boxes = read_secrets(&args.secrets)?;
     if let Some(n) = args.devices {
         if n > boxes.len() {
-            return Err(format!("--devices {n}: {} holds only {} boxes", args.secrets.display(), boxes.len()));
+            return Err(format!(
+                "--devices {n}: {} holds only {} boxes",
+                args.secrets.display(),
+                boxes.len()
+            ));
         }
         boxes.truncate(n);
     }
-    let config = SimulatorConfig { broker: args.broker, fleet: args.fleet, boxes, rate: args.rate, loss: args.loss, firmware: "1.4.2".into() };
+    let config = SimulatorConfig {
+        broker: args.broker,
+        fleet: args.fleet,
+        boxes,
+        rate: args.rate,
+        loss: args.loss,
+        firmware: "1.4.2".into(),
+    };
     simulator::validate(&config)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let count = config.boxes.len();

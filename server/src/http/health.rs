@@ -37,6 +37,13 @@ pub async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
         };
         adapters.insert(check.name().to_owned(), entry);
     }
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, axum::Json(serde_json::json!({ "live": true, "ready": ready, "adapters": adapters })))
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({ "live": true, "ready": ready, "adapters": adapters })),
+    )
 }

@@ -40,10 +40,19 @@ pub fn router(state: AppState, static_files: StaticFiles) -> Router {
         .merge(routes_devices::routes())
         .merge(routes_ingest::routes())
         .merge(routes_monitoring::routes())
-        .fallback(|| async { ApiError(app::domain::AppError::NotFound("no such API route".into())) });
+        .fallback(|| async {
+            ApiError(app::domain::AppError::NotFound("no such API route".into()))
+        });
     Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/.well-known/jwks.json", get(|axum::extract::State(s): axum::extract::State<AppState>| async move { axum::Json((*s.jwks).clone()) }))
+        .route(
+            "/.well-known/jwks.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json((*s.jwks).clone())
+                },
+            ),
+        )
         .route("/api/openapi.json", get(openapi::openapi))
         .nest("/api/v1", v1)
         .merge(server_fns::routes())

@@ -35,10 +35,15 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(s): State<AppState>, JsonBody(req): JsonBody<LoginRequest>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn login(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<LoginRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     match s.console.token_login(&req.username, &req.password).await? {
         LoginOutcome::Tokens(tokens) => Ok(Json(serde_json::to_value(tokens).unwrap_or_default())),
-        LoginOutcome::Challenge { name, session } => Ok(Json(serde_json::json!({ "challenge": name, "session": session }))),
+        LoginOutcome::Challenge { name, session } => Ok(Json(
+            serde_json::json!({ "challenge": name, "session": session }),
+        )),
     }
 }
 
@@ -48,8 +53,14 @@ struct RefreshRequest {
     refresh_token: String,
 }
 
-async fn refresh(State(s): State<AppState>, JsonBody(req): JsonBody<RefreshRequest>) -> Result<Json<serde_json::Value>, ApiError> {
-    let tokens = s.console.token_refresh(&req.username, &req.refresh_token).await?;
+async fn refresh(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tokens = s
+        .console
+        .token_refresh(&req.username, &req.refresh_token)
+        .await?;
     Ok(Json(serde_json::to_value(tokens).unwrap_or_default()))
 }
 
@@ -58,11 +69,16 @@ struct LogoutRequest {
     refresh_token: String,
 }
 
-async fn logout(State(s): State<AppState>, JsonBody(req): JsonBody<LogoutRequest>) -> Result<axum::http::StatusCode, ApiError> {
+async fn logout(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<LogoutRequest>,
+) -> Result<axum::http::StatusCode, ApiError> {
     s.console.token_revoke(&req.refresh_token).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
 async fn challenge() -> ApiError {
-    ApiError(AppError::BadRequest("the built-in identity provider asks no challenges".into()))
+    ApiError(AppError::BadRequest(
+        "the built-in identity provider asks no challenges".into(),
+    ))
 }

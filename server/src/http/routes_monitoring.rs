@@ -10,7 +10,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/monitoring/pipeline", get(pipeline)).route("/monitoring/dead-letters", get(dead_letters))
+    Router::new()
+        .route("/monitoring/pipeline", get(pipeline))
+        .route("/monitoring/dead-letters", get(dead_letters))
 }
 
 fn window_ms(window: &str) -> Result<i64, ApiError> {
@@ -18,7 +20,11 @@ fn window_ms(window: &str) -> Result<i64, ApiError> {
         "5m" => 5 * 60_000,
         "1h" => 3_600_000,
         "24h" => 86_400_000,
-        other => return Err(ApiError(AppError::BadRequest(format!("window {other:?}: use 5m, 1h or 24h")))),
+        other => {
+            return Err(ApiError(AppError::BadRequest(format!(
+                "window {other:?}: use 5m, 1h or 24h"
+            ))))
+        }
     })
 }
 
@@ -32,12 +38,20 @@ struct PipelineParams {
     window: Option<String>,
 }
 
-async fn pipeline(State(s): State<AppState>, ApiCaller(caller): ApiCaller, QueryParams(p): QueryParams<PipelineParams>) -> Result<Json<PipelineReport>, ApiError> {
+async fn pipeline(
+    State(s): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    QueryParams(p): QueryParams<PipelineParams>,
+) -> Result<Json<PipelineReport>, ApiError> {
     let span = window_ms(p.window.as_deref().unwrap_or("1h"))?;
     // Counts of the current minute are buffered for up to a second: the window ends a minute ahead.
     let now = chrono::Utc::now().timestamp_millis();
     let to = now - now.rem_euclid(60_000) + 60_000;
-    Ok(Json(s.console.pipeline(&caller, &fleet(&p.fleet)?, to - span, to).await?))
+    Ok(Json(
+        s.console
+            .pipeline(&caller, &fleet(&p.fleet)?, to - span, to)
+            .await?,
+    ))
 }
 
 #[derive(serde::Deserialize)]
@@ -46,7 +60,15 @@ struct DeadLetterParams {
     limit: Option<usize>,
 }
 
-async fn dead_letters(State(s): State<AppState>, ApiCaller(caller): ApiCaller, QueryParams(p): QueryParams<DeadLetterParams>) -> Result<Json<Vec<DeadLetter>>, ApiError> {
+async fn dead_letters(
+    State(s): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    QueryParams(p): QueryParams<DeadLetterParams>,
+) -> Result<Json<Vec<DeadLetter>>, ApiError> {
     let fleet = p.fleet.as_deref().map(fleet).transpose()?;
-    Ok(Json(s.console.dead_letters(&caller, fleet.as_ref(), p.limit.unwrap_or(100)).await?))
+    Ok(Json(
+        s.console
+            .dead_letters(&caller, fleet.as_ref(), p.limit.unwrap_or(100))
+            .await?,
+    ))
 }

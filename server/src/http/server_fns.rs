@@ -22,10 +22,20 @@ fn register_all() {
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
     let service: SharedService = state.console.clone();
-    leptos_axum::handle_server_fns_with_context(move || leptos::prelude::provide_context(service.clone()), request).await
+    leptos_axum::handle_server_fns_with_context(
+        move || leptos::prelude::provide_context(service.clone()),
+        request,
+    )
+    .await
 }
 
 pub fn routes() -> Router<AppState> {
     register_all();
-    Router::new().route("/api/{*fn_name}", post(handle))
+    // One route per group of server functions, so that unknown `/api/v1/...` paths reach the
+    // REST API's JSON 404 rather than the server-function handler.
+    ["auth", "devices", "broker"]
+        .into_iter()
+        .fold(Router::new(), |router, group| {
+            router.route(&format!("/api/{group}/{{*fn_name}}"), post(handle))
+        })
 }

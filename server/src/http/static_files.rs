@@ -41,23 +41,35 @@ impl StaticFiles {
             });
         }
         let index = ServeFile::new(self.dir.join("index.html"));
-        let files = ServeDir::new(&self.dir).precompressed_br().precompressed_gzip().fallback(index);
-        Router::new().fallback_service(files).layer(axum::middleware::from_fn(cache_headers))
+        let files = ServeDir::new(&self.dir)
+            .precompressed_br()
+            .precompressed_gzip()
+            .fallback(index);
+        Router::new()
+            .fallback_service(files)
+            .layer(axum::middleware::from_fn(cache_headers))
     }
 }
 
 /// trunk names built files `name-<16 hex digits>.ext`: such a name never changes content.
 fn is_hashed(path: &str) -> bool {
     let file = path.rsplit('/').next().unwrap_or("");
-    file.split(['-', '.', '_']).any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
+    file.split(['-', '.', '_'])
+        .any(|part| part.len() == 16 && part.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 async fn cache_headers(request: Request, next: Next) -> Response {
     let hashed = is_hashed(request.uri().path());
     let mut response = next.run(request).await.into_response();
     if response.status().is_success() {
-        let value = if hashed { "public, max-age=31536000, immutable" } else { "no-cache" };
-        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        let value = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     response
 }
@@ -66,7 +78,9 @@ async fn cache_headers(request: Request, next: Next) -> Response {
 mod tests {
     #[test]
     fn recognises_trunk_hashes() {
-        assert!(super::is_hashed("/boxpilot-console-1a2b3c4d5e6f7a8b_bg.wasm"));
+        assert!(super::is_hashed(
+            "/boxpilot-console-1a2b3c4d5e6f7a8b_bg.wasm"
+        ));
         assert!(super::is_hashed("/main-0123456789abcdef.css"));
         assert!(!super::is_hashed("/index.html"));
         assert!(!super::is_hashed("/devices/box-01"));

@@ -1,8 +1,8 @@
 //! The built-in identity provider of the one-machine shape: users in the store with argon2id
 //! hashes, RS256 tokens with Cognito's claims, opaque refresh tokens stored hashed (revocable).
 use super::{
-    hash_password, random_password, validate_groups, verify_password, AuthTokens, IdentityError, IdentityProvider,
-    LoginOutcome, SigningKeys, TokenClaims, TokenVerifier,
+    hash_password, random_password, validate_groups, verify_password, AuthTokens, IdentityError,
+    IdentityProvider, LoginOutcome, SigningKeys, TokenClaims, TokenVerifier,
 };
 use crate::store::{Grant, GrantKind, Store, UserRecord};
 use sha2::{Digest, Sha256};
@@ -19,7 +19,12 @@ pub struct BuiltinSettings {
 
 impl BuiltinSettings {
     pub fn new(issuer: impl Into<String>) -> Self {
-        Self { issuer: issuer.into(), client_id: "boxpilot-console".into(), access_ttl_secs: 3600, refresh_ttl_secs: 30 * 86_400 }
+        Self {
+            issuer: issuer.into(),
+            client_id: "boxpilot-console".into(),
+            access_ttl_secs: 3600,
+            refresh_ttl_secs: 30 * 86_400,
+        }
     }
 }
 
@@ -54,20 +59,28 @@ fn store_err(e: crate::store::StoreError) -> IdentityError {
 
 pub fn validate_username(username: &str) -> Result<(), IdentityError> {
     let ok = (1..=128).contains(&username.len())
-        && username.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b));
+        && username
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.@-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(IdentityError::Invalid("a username is 1 to 128 characters of letters, digits, '_', '.', '@' or '-'".into()))
+        Err(IdentityError::Invalid(
+            "a username is 1 to 128 characters of letters, digits, '_', '.', '@' or '-'".into(),
+        ))
     }
 }
 
 pub fn validate_password(password: &str) -> Result<(), IdentityError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(IdentityError::Invalid(format!("a password needs at least {MIN_PASSWORD_LEN} characters")));
+        return Err(IdentityError::Invalid(format!(
+            "a password needs at least {MIN_PASSWORD_LEN} characters"
+        )));
     }
     if password.len() > 1024 {
-        return Err(IdentityError::Invalid("a password is at most 1024 bytes".into()));
+        return Err(IdentityError::Invalid(
+            "a password is at most 1024 bytes".into(),
+        ));
     }
     Ok(())
 }
@@ -76,7 +89,13 @@ impl BuiltinIdentity {
     pub fn new(store: Arc<dyn Store>, keys: Arc<SigningKeys>, settings: BuiltinSettings) -> Self {
         let verifier = keys.verifier(&settings.issuer);
         let decoy_hash = hash_password(&random_password()).unwrap_or_default();
-        Self { store, keys, settings, verifier, decoy_hash }
+        Self {
+            store,
+            keys,
+            settings,
+            verifier,
+            decoy_hash,
+        }
     }
 
     pub fn settings(&self) -> &BuiltinSettings {
@@ -121,7 +140,12 @@ impl BuiltinIdentity {
     }
 
     async fn enabled_user(&self, username: &str) -> Result<UserRecord, IdentityError> {
-        let user = self.store.get_user(username).await.map_err(store_err)?.ok_or(IdentityError::BadCredentials)?;
+        let user = self
+            .store
+            .get_user(username)
+            .await
+            .map_err(store_err)?
+            .ok_or(IdentityError::BadCredentials)?;
         if user.enabled {
             Ok(user)
         } else {
@@ -131,12 +155,25 @@ impl BuiltinIdentity {
 
     // Administration (`boxpilot user ...`)
 
-    pub async fn add_user(&self, username: &str, password: &str, groups: &[String]) -> Result<UserRecord, IdentityError> {
+    pub async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+        groups: &[String],
+    ) -> Result<UserRecord, IdentityError> {
         validate_username(username)?;
         validate_password(password)?;
         validate_groups(groups).map_err(IdentityError::Invalid)?;
-        if self.store.get_user(username).await.map_err(store_err)?.is_some() {
-            return Err(IdentityError::Invalid(format!("user {username} already exists")));
+        if self
+            .store
+            .get_user(username)
+            .await
+            .map_err(store_err)?
+            .is_some()
+        {
+            return Err(IdentityError::Invalid(format!(
+                "user {username} already exists"
+            )));
         }
         let user = UserRecord {
             username: username.to_owned(),
@@ -150,7 +187,11 @@ impl BuiltinIdentity {
         Ok(user)
     }
 
-    async fn update_user(&self, username: &str, change: impl FnOnce(&mut UserRecord) -> Result<(), IdentityError>) -> Result<UserRecord, IdentityError> {
+    async fn update_user(
+        &self,
+        username: &str,
+        change: impl FnOnce(&mut UserRecord) -> Result<(), IdentityError>,
+    ) -> Result<UserRecord, IdentityError> {
         let mut user = self
             .store
             .get_user(username)
@@ -162,7 +203,11 @@ impl BuiltinIdentity {
         Ok(user)
     }
 
-    pub async fn set_password(&self, username: &str, password: &str) -> Result<UserRecord, IdentityError> {
+    pub async fn set_password(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<UserRecord, IdentityError> {
         validate_password(password)?;
         let hash = hash_password(password).map_err(IdentityError::Unavailable)?;
         self.update_user(username, |u| {
@@ -172,7 +217,11 @@ impl BuiltinIdentity {
         .await
     }
 
-    pub async fn set_groups(&self, username: &str, groups: &[String]) -> Result<UserRecord, IdentityError> {
+    pub async fn set_groups(
+        &self,
+        username: &str,
+        groups: &[String],
+    ) -> Result<UserRecord, IdentityError> {
         validate_groups(groups).map_err(IdentityError::Invalid)?;
         self.update_user(username, |u| {
             u.groups = groups.to_vec();
@@ -181,7 +230,11 @@ impl BuiltinIdentity {
         .await
     }
 
-    pub async fn set_enabled(&self, username: &str, enabled: bool) -> Result<UserRecord, IdentityError> {
+    pub async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<UserRecord, IdentityError> {
         self.update_user(username, |u| {
             u.enabled = enabled;
             Ok(())
@@ -227,7 +280,8 @@ impl IdentityProvider for BuiltinIdentity {
                 kind: GrantKind::RefreshToken,
                 secret_hash: sha256_hex(&refresh),
                 username: user.username.clone(),
-                expires_at: chrono::Utc::now().timestamp_millis() + self.settings.refresh_ttl_secs * 1000,
+                expires_at: chrono::Utc::now().timestamp_millis()
+                    + self.settings.refresh_ttl_secs * 1000,
                 access_token: None,
                 refresh_token: None,
             })
@@ -237,20 +291,29 @@ impl IdentityProvider for BuiltinIdentity {
         Ok(LoginOutcome::Tokens(tokens))
     }
 
-    async fn refresh(&self, username: &str, refresh_token: &str) -> Result<AuthTokens, IdentityError> {
+    async fn refresh(
+        &self,
+        username: &str,
+        refresh_token: &str,
+    ) -> Result<AuthTokens, IdentityError> {
         let grant = self
             .store
             .get_grant(GrantKind::RefreshToken, &sha256_hex(refresh_token))
             .await
             .map_err(store_err)?
-            .filter(|g| g.expires_at > chrono::Utc::now().timestamp_millis() && g.username == username)
+            .filter(|g| {
+                g.expires_at > chrono::Utc::now().timestamp_millis() && g.username == username
+            })
             .ok_or(IdentityError::BadCredentials)?;
         let user = self.enabled_user(&grant.username).await?;
         self.issue(&user, now_secs())
     }
 
     async fn revoke(&self, refresh_token: &str) -> Result<(), IdentityError> {
-        self.store.delete_grant(GrantKind::RefreshToken, &sha256_hex(refresh_token)).await.map_err(store_err)
+        self.store
+            .delete_grant(GrantKind::RefreshToken, &sha256_hex(refresh_token))
+            .await
+            .map_err(store_err)
     }
 
     fn verifier(&self) -> &TokenVerifier {

@@ -19,9 +19,18 @@ pub struct TokenClaims {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
-    #[serde(default, rename = "username", alias = "cognito:username", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "username",
+        alias = "cognito:username",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub username: Option<String>,
-    #[serde(default, rename = "cognito:groups", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        rename = "cognito:groups",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub groups: Vec<String>,
     /// Only in broker credentials: what the MQTT connection may do.
     #[serde(default, skip_serializing_if = "Option::is_none")]

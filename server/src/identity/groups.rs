@@ -15,9 +15,12 @@ pub fn validate_groups(groups: &[String]) -> Result<(), String> {
     for g in groups {
         let ok = Role::from_group(g).is_some()
             || g == ALL_FLEETS
-            || g.strip_prefix(FLEET_PREFIX).is_some_and(|f| FleetId::parse(f).is_ok());
+            || g.strip_prefix(FLEET_PREFIX)
+                .is_some_and(|f| FleetId::parse(f).is_ok());
         if !ok {
-            return Err(format!("unknown group {g:?}: use viewer, operator, support, admin, fleet:<id> or fleet:*"));
+            return Err(format!(
+                "unknown group {g:?}: use viewer, operator, support, admin, fleet:<id> or fleet:*"
+            ));
         }
     }
     Ok(())
@@ -26,7 +29,11 @@ pub fn validate_groups(groups: &[String]) -> Result<(), String> {
 /// The caller a verified token describes: its highest role and its fleets. A token without any
 /// role group gives no access at all.
 pub fn caller_from_claims(claims: &TokenClaims) -> Option<Caller> {
-    let role = claims.groups.iter().filter_map(|g| Role::from_group(g)).max()?;
+    let role = claims
+        .groups
+        .iter()
+        .filter_map(|g| Role::from_group(g))
+        .max()?;
     let mut fleets: Vec<FleetId> = claims
         .groups
         .iter()
@@ -37,7 +44,10 @@ pub fn caller_from_claims(claims: &TokenClaims) -> Option<Caller> {
     fleets.dedup();
     Some(Caller {
         sub: claims.sub.clone(),
-        username: claims.username.clone().unwrap_or_else(|| claims.sub.clone()),
+        username: claims
+            .username
+            .clone()
+            .unwrap_or_else(|| claims.sub.clone()),
         role,
         all_fleets: role == Role::Admin || claims.groups.iter().any(|g| g == ALL_FLEETS),
         fleets,
@@ -68,12 +78,22 @@ mod tests {
 
     #[test]
     fn highest_role_and_fleets() {
-        let c = caller_from_claims(&claims(&["viewer", "operator", "fleet:north", "fleet:bad/x"])).unwrap();
+        let c = caller_from_claims(&claims(&[
+            "viewer",
+            "operator",
+            "fleet:north",
+            "fleet:bad/x",
+        ]))
+        .unwrap();
         assert_eq!(c.role, Role::Operator);
         assert_eq!(c.fleets, vec![FleetId::parse("north").unwrap()]);
         assert!(!c.all_fleets);
         assert!(caller_from_claims(&claims(&["admin"])).unwrap().all_fleets);
-        assert!(caller_from_claims(&claims(&["viewer", "fleet:*"])).unwrap().all_fleets);
+        assert!(
+            caller_from_claims(&claims(&["viewer", "fleet:*"]))
+                .unwrap()
+                .all_fleets
+        );
     }
 
     #[test]

@@ -20,27 +20,45 @@ impl SigningKeys {
     pub fn load_or_create(data_dir: &Path) -> Result<Self, String> {
         let path = data_dir.join(KEY_FILE);
         let key = if path.exists() {
-            let pem = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            RsaPrivateKey::from_pkcs8_pem(&pem).map_err(|e| format!("{} is not a PKCS#8 RSA key: {e}", path.display()))?
+            let pem = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            RsaPrivateKey::from_pkcs8_pem(&pem)
+                .map_err(|e| format!("{} is not a PKCS#8 RSA key: {e}", path.display()))?
         } else {
-            let key = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| e.to_string())?;
-            let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
-            write_private(&path, pem.as_bytes()).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let key =
+                RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| e.to_string())?;
+            let pem = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| e.to_string())?;
+            write_private(&path, pem.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             key
         };
         Self::from_key(&key)
     }
 
     fn from_key(key: &RsaPrivateKey) -> Result<Self, String> {
-        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
-        let public_der = key.to_public_key().to_public_key_der().map_err(|e| e.to_string())?;
+        let pem = key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let public_der = key
+            .to_public_key()
+            .to_public_key_der()
+            .map_err(|e| e.to_string())?;
         let kid = hex(&Sha256::digest(public_der.as_bytes())[..8]);
-        let b64 = |bytes: Vec<u8>| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+        let b64 = |bytes: Vec<u8>| {
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        };
         let (n, e) = (b64(key.n().to_bytes_be()), b64(key.e().to_bytes_be()));
         let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| e.to_string())?;
         let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
         let jwk = serde_json::json!({ "kty": "RSA", "alg": "RS256", "use": "sig", "kid": kid, "n": n, "e": e });
-        Ok(Self { kid, encoding, decoding, jwk })
+        Ok(Self {
+            kid,
+            encoding,
+            decoding,
+            jwk,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -55,7 +73,10 @@ impl SigningKeys {
 
     /// A verifier that knows this key only.
     pub fn verifier(&self, issuer: &str) -> super::TokenVerifier {
-        let keys = super::StaticKeys(std::collections::HashMap::from([(self.kid.clone(), self.decoding.clone())]));
+        let keys = super::StaticKeys(std::collections::HashMap::from([(
+            self.kid.clone(),
+            self.decoding.clone(),
+        )]));
         super::TokenVerifier::new(issuer, std::sync::Arc::new(keys))
     }
 

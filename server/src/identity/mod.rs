@@ -8,7 +8,9 @@ mod password;
 mod provider;
 mod verifier;
 
-pub use builtin::{sha256_hex, validate_password, validate_username, BuiltinIdentity, BuiltinSettings};
+pub use builtin::{
+    sha256_hex, validate_password, validate_username, BuiltinIdentity, BuiltinSettings,
+};
 pub use claims::{MqttGrant, TokenClaims};
 pub use groups::{caller_from_claims, fleet_group, validate_groups};
 pub use keys::SigningKeys;

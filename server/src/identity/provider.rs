@@ -16,7 +16,10 @@ pub struct AuthTokens {
 pub enum LoginOutcome {
     Tokens(AuthTokens),
     /// A further step (new password, TOTP) named as Cognito names it, with its session.
-    Challenge { name: String, session: String },
+    Challenge {
+        name: String,
+        session: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +40,11 @@ pub enum IdentityError {
 #[async_trait::async_trait]
 pub trait IdentityProvider: Send + Sync + 'static {
     async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, IdentityError>;
-    async fn refresh(&self, username: &str, refresh_token: &str) -> Result<AuthTokens, IdentityError>;
+    async fn refresh(
+        &self,
+        username: &str,
+        refresh_token: &str,
+    ) -> Result<AuthTokens, IdentityError>;
     /// Revokes the refresh token (and with it the session's future access tokens).
     async fn revoke(&self, refresh_token: &str) -> Result<(), IdentityError>;
     /// The verifier for this provider's access tokens.

@@ -58,7 +58,10 @@ pub struct Expectation {
 
 impl Expectation {
     pub fn access(client_id: &str) -> Self {
-        Self { token_use: "access", audience: client_id.to_owned() }
+        Self {
+            token_use: "access",
+            audience: client_id.to_owned(),
+        }
     }
 }
 
@@ -72,14 +75,22 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(issuer: impl Into<String>, keys: Arc<dyn KeySource>) -> Self {
-        Self { issuer: issuer.into(), keys, leeway: 5 }
+        Self {
+            issuer: issuer.into(),
+            keys,
+            leeway: 5,
+        }
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub async fn verify(&self, token: &str, expect: &Expectation) -> Result<TokenClaims, TokenError> {
+    pub async fn verify(
+        &self,
+        token: &str,
+        expect: &Expectation,
+    ) -> Result<TokenClaims, TokenError> {
         // An `alg` outside jsonwebtoken's list (`none` among them) fails to parse here.
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         if header.alg != Algorithm::RS256 {
@@ -107,9 +118,16 @@ impl TokenVerifier {
             .claims;
 
         if claims.token_use != expect.token_use {
-            return Err(TokenError::WrongTokenUse { expected: expect.token_use.into(), found: claims.token_use });
+            return Err(TokenError::WrongTokenUse {
+                expected: expect.token_use.into(),
+                found: claims.token_use,
+            });
         }
-        let audience = if expect.token_use == "access" { &claims.client_id } else { &claims.aud };
+        let audience = if expect.token_use == "access" {
+            &claims.client_id
+        } else {
+            &claims.aud
+        };
         if audience.as_deref() != Some(expect.audience.as_str()) {
             return Err(TokenError::WrongAudience);
         }

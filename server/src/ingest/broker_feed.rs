@@ -21,7 +21,8 @@ impl BrokerEvents for BrokerFeed {
         let Principal::Device { fleet, device } = principal else {
             return; // consoles publish commands, which are not telemetry
         };
-        let data_topic = ContractTopic::parse(topic).is_some_and(|t| matches!(t.kind, TopicKind::Telemetry | TopicKind::Status));
+        let data_topic = ContractTopic::parse(topic)
+            .is_some_and(|t| matches!(t.kind, TopicKind::Telemetry | TopicKind::Status));
         if !data_topic {
             return; // command replies are handled by the command service
         }
@@ -30,13 +31,17 @@ impl BrokerEvents for BrokerFeed {
             .ingest(Inbound {
                 topic: topic.to_owned(),
                 payload: payload.to_vec(),
-                source: Source::Mqtt { client_id: device.to_string() },
+                source: Source::Mqtt {
+                    client_id: device.to_string(),
+                },
                 received_at: chrono::Utc::now().timestamp_millis(),
                 publisher: Some((fleet.clone(), device.clone())),
             })
             .await;
         match outcome {
-            IngestOutcome::Rejected(r) => tracing::debug!(%device, reason = r.reason.as_str(), "message rejected"),
+            IngestOutcome::Rejected(r) => {
+                tracing::debug!(%device, reason = r.reason.as_str(), "message rejected")
+            }
             IngestOutcome::Failed(e) => tracing::error!(%device, error = %e, "message not stored"),
             _ => {}
         }

@@ -1,5 +1,7 @@
 use super::counters::CounterBuffer;
-use super::validate::{reject, validate_status, validate_telemetry, RejectReason, Rejection, MAX_PAYLOAD_BYTES};
+use super::validate::{
+    reject, validate_status, validate_telemetry, RejectReason, Rejection, MAX_PAYLOAD_BYTES,
+};
 use super::writer::{Job, Writer};
 use super::SeqTracker;
 use crate::store::{DeadLetter, Reading, Store, StoreError, WriteOutcome};
@@ -61,7 +63,11 @@ pub struct IngestSettings {
 
 impl Default for IngestSettings {
     fn default() -> Self {
-        Self { max_batch: 2048, flush_every: Duration::from_secs(1), queue: 65_536 }
+        Self {
+            max_batch: 2048,
+            flush_every: Duration::from_secs(1),
+            queue: 65_536,
+        }
     }
 }
 
@@ -86,7 +92,11 @@ impl IngestCore {
             seq: SeqTracker::default(),
         };
         tokio::spawn(writer.run(rx));
-        Arc::new(Self { store, jobs, counters })
+        Arc::new(Self {
+            store,
+            jobs,
+            counters,
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -101,14 +111,18 @@ impl IngestCore {
             (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
             (None, None) => (None, None),
         };
-        self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| c.received += 1);
+        self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
+            c.received += 1
+        });
 
         let result = self.check_and_store(&msg, topic).await;
         match result {
             Ok(outcome) => outcome,
             Err(rejection) => {
                 self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
-                    *c.rejected.entry(rejection.reason.as_str().to_owned()).or_default() += 1
+                    *c.rejected
+                        .entry(rejection.reason.as_str().to_owned())
+                        .or_default() += 1
                 });
                 self.dead_letter(&msg, fleet, device, &rejection).await;
                 IngestOutcome::Rejected(rejection)
@@ -116,13 +130,20 @@ impl IngestCore {
         }
     }
 
-    async fn check_and_store(&self, msg: &Inbound, topic: Option<ContractTopic>) -> Result<IngestOutcome, Rejection> {
+    async fn check_and_store(
+        &self,
+        msg: &Inbound,
+        topic: Option<ContractTopic>,
+    ) -> Result<IngestOutcome, Rejection> {
         let topic = topic.ok_or_else(|| {
             reject(RejectReason::InvalidTopic, "topic must be dt/boxpilot/{fleet}/{box}/telemetry or .../status, without wildcards")
         })?;
         match &msg.publisher {
             Some((fleet, device)) if (fleet, device) != (&topic.fleet, &topic.device) => {
-                return Err(reject(RejectReason::WrongFleet, "a box may publish only on its own topics"));
+                return Err(reject(
+                    RejectReason::WrongFleet,
+                    "a box may publish only on its own topics",
+                ));
             }
             Some(_) => {}
             None => {
@@ -132,9 +153,17 @@ impl IngestCore {
                     .await
                     .map_err(|e| reject(RejectReason::StoreUnavailable, e.to_string()))?;
                 match known {
-                    None => return Err(reject(RejectReason::UnknownDevice, format!("no box {} is registered", topic.device))),
+                    None => {
+                        return Err(reject(
+                            RejectReason::UnknownDevice,
+                            format!("no box {} is registered", topic.device),
+                        ))
+                    }
                     Some(d) if d.fleet != topic.fleet => {
-                        return Err(reject(RejectReason::WrongFleet, format!("box {} is not in fleet {}", topic.device, topic.fleet)))
+                        return Err(reject(
+                            RejectReason::WrongFleet,
+                            format!("box {} is not in fleet {}", topic.device, topic.fleet),
+                        ))
                     }
                     Some(_) => {}
                 }
@@ -159,15 +188,22 @@ impl IngestCore {
             }
             TopicKind::Status => {
                 let status = validate_status(&msg.payload)?;
-                let presence = Presence { online: status.online, last_seen: Some(msg.received_at), firmware: status.firmware };
-                Ok(match self.update_presence(&topic.device, |p| *p = presence).await {
-                    Ok(()) => IngestOutcome::StatusUpdated,
-                    Err(e) => IngestOutcome::Failed(e.to_string()),
-                })
+                let presence = Presence {
+                    online: status.online,
+                    last_seen: Some(msg.received_at),
+                    firmware: status.firmware,
+                };
+                Ok(
+                    match self.update_presence(&topic.device, |p| *p = presence).await {
+                        Ok(()) => IngestOutcome::StatusUpdated,
+                        Err(e) => IngestOutcome::Failed(e.to_string()),
+                    },
+                )
             }
-            TopicKind::CommandRequest | TopicKind::CommandResponse => {
-                Err(reject(RejectReason::InvalidTopic, "command topics are not telemetry"))
-            }
+            TopicKind::CommandRequest | TopicKind::CommandResponse => Err(reject(
+                RejectReason::InvalidTopic,
+                "command topics are not telemetry",
+            )),
         }
     }
 
@@ -177,15 +213,29 @@ impl IngestCore {
             .send(Job::Reading { reading, reply })
             .await
             .map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?;
-        outcome.await.map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?
+        outcome
+            .await
+            .map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?
     }
 
-    fn count(&self, fleet: Option<&FleetId>, device: Option<&DeviceId>, at: i64, f: impl FnOnce(&mut crate::store::PipelineCounts)) {
+    fn count(
+        &self,
+        fleet: Option<&FleetId>,
+        device: Option<&DeviceId>,
+        at: i64,
+        f: impl FnOnce(&mut crate::store::PipelineCounts),
+    ) {
         let mut counters = self.counters.lock().expect("counter lock");
         f(counters.bucket(fleet, device.map(DeviceId::as_str), at));
     }
 
-    async fn dead_letter(&self, msg: &Inbound, fleet: Option<FleetId>, device: Option<DeviceId>, rejection: &Rejection) {
+    async fn dead_letter(
+        &self,
+        msg: &Inbound,
+        fleet: Option<FleetId>,
+        device: Option<DeviceId>,
+        rejection: &Rejection,
+    ) {
         let cut = msg.payload.len().min(PREVIEW_BYTES);
         let letter = DeadLetter {
             id: uuid::Uuid::new_v4().to_string(),
@@ -204,7 +254,11 @@ impl IngestCore {
         }
     }
 
-    async fn update_presence(&self, device: &DeviceId, change: impl FnOnce(&mut Presence)) -> Result<(), StoreError> {
+    async fn update_presence(
+        &self,
+        device: &DeviceId,
+        change: impl FnOnce(&mut Presence),
+    ) -> Result<(), StoreError> {
         let mut presence = self
             .store
             .get_device(device)
@@ -232,8 +286,12 @@ impl IngestCore {
     /// Writes buffered counters now (tests, shutdown); returns once they are stored.
     pub async fn flush(&self) -> Result<(), StoreError> {
         let (reply, done) = oneshot::channel();
-        self.jobs.send(Job::Flush(reply)).await.map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?;
-        done.await.map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?
+        self.jobs
+            .send(Job::Flush(reply))
+            .await
+            .map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?;
+        done.await
+            .map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?
     }
 
     pub fn max_payload_bytes(&self) -> usize {

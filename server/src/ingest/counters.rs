@@ -16,9 +16,18 @@ pub fn minute_of(ms: i64) -> i64 {
 }
 
 impl CounterBuffer {
-    pub fn bucket(&mut self, fleet: Option<&FleetId>, device: Option<&str>, at_ms: i64) -> &mut PipelineCounts {
-        let fleet = fleet.cloned().unwrap_or_else(|| FleetId::parse(UNATTRIBUTED_FLEET).expect("valid id"));
-        self.buckets.entry((fleet, minute_of(at_ms), device.unwrap_or("-").to_owned())).or_default()
+    pub fn bucket(
+        &mut self,
+        fleet: Option<&FleetId>,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> &mut PipelineCounts {
+        let fleet = fleet
+            .cloned()
+            .unwrap_or_else(|| FleetId::parse(UNATTRIBUTED_FLEET).expect("valid id"));
+        self.buckets
+            .entry((fleet, minute_of(at_ms), device.unwrap_or("-").to_owned()))
+            .or_default()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -28,14 +37,22 @@ impl CounterBuffer {
     pub fn drain(&mut self) -> Vec<CounterDelta> {
         self.buckets
             .drain()
-            .map(|((fleet, minute, device), counts)| CounterDelta { fleet, minute, device, counts })
+            .map(|((fleet, minute, device), counts)| CounterDelta {
+                fleet,
+                minute,
+                device,
+                counts,
+            })
             .collect()
     }
 
     /// Puts deltas back after a failed flush, so that no count is lost.
     pub fn restore(&mut self, deltas: Vec<CounterDelta>) {
         for d in deltas {
-            self.buckets.entry((d.fleet, d.minute, d.device)).or_default().add(&d.counts);
+            self.buckets
+                .entry((d.fleet, d.minute, d.device))
+                .or_default()
+                .add(&d.counts);
         }
     }
 }

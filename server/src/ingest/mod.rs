@@ -7,10 +7,11 @@ mod seq;
 mod validate;
 mod writer;
 
-pub use broker_feed::BrokerFeed;
 pub use self::core::{Inbound, IngestCore, IngestOutcome, IngestSettings, Source};
+pub use broker_feed::BrokerFeed;
 pub use counters::{CounterBuffer, UNATTRIBUTED_FLEET};
 pub use seq::SeqTracker;
 pub use validate::{
-    validate_status, validate_telemetry, RejectReason, Rejection, StatusMessage, TelemetryMessage, MAX_PAYLOAD_BYTES,
+    validate_status, validate_telemetry, RejectReason, Rejection, StatusMessage, TelemetryMessage,
+    MAX_PAYLOAD_BYTES,
 };

@@ -9,7 +9,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub(crate) enum Job {
-    Reading { reading: Reading, reply: oneshot::Sender<Result<WriteOutcome, StoreError>> },
+    Reading {
+        reading: Reading,
+        reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+    },
     DeadLetter(DeadLetter),
     Flush(oneshot::Sender<Result<(), StoreError>>),
 }

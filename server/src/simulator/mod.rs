@@ -41,15 +41,28 @@ enum Endpoint {
 }
 
 fn parse_broker(url: &str) -> Result<Endpoint, String> {
-    if let Some(rest) = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://")) {
-        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or_else(|| format!("{url}: expected mqtt://host:port"))?;
+    if let Some(rest) = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+    {
+        let (host, port) = rest
+            .trim_end_matches('/')
+            .rsplit_once(':')
+            .ok_or_else(|| format!("{url}: expected mqtt://host:port"))?;
         let port = port.parse().map_err(|_| format!("{url}: bad port"))?;
-        return Ok(Endpoint::Tcp { host: host.to_owned(), port });
+        return Ok(Endpoint::Tcp {
+            host: host.to_owned(),
+            port,
+        });
     }
     if url.starts_with("ws://") {
-        return Ok(Endpoint::WebSocket { url: url.to_owned() });
+        return Ok(Endpoint::WebSocket {
+            url: url.to_owned(),
+        });
     }
-    Err(format!("{url}: the broker URL must start with mqtt:// or ws://"))
+    Err(format!(
+        "{url}: the broker URL must start with mqtt:// or ws://"
+    ))
 }
 
 pub fn validate(config: &SimulatorConfig) -> Result<(), String> {
@@ -67,13 +80,24 @@ pub fn validate(config: &SimulatorConfig) -> Result<(), String> {
 }
 
 /// Runs every box until `stop` turns true.
-pub async fn run(config: SimulatorConfig, stop: watch::Receiver<bool>) -> Result<Arc<SimulatorStats>, String> {
+pub async fn run(
+    config: SimulatorConfig,
+    stop: watch::Receiver<bool>,
+) -> Result<Arc<SimulatorStats>, String> {
     validate(&config)?;
     let endpoint = parse_broker(&config.broker)?;
     let stats = Arc::new(SimulatorStats::default());
     let mut tasks = Vec::new();
     for (index, (device, secret)) in config.boxes.iter().enumerate() {
-        let task = run_box(config.clone(), endpoint.clone(), device.clone(), secret.clone(), index as u64, stats.clone(), stop.clone());
+        let task = run_box(
+            config.clone(),
+            endpoint.clone(),
+            device.clone(),
+            secret.clone(),
+            index as u64,
+            stats.clone(),
+            stop.clone(),
+        );
         tasks.push(tokio::spawn(task));
     }
     for task in tasks {
@@ -82,7 +106,12 @@ pub async fn run(config: SimulatorConfig, stop: watch::Receiver<bool>) -> Result
     Ok(stats)
 }
 
-fn options(config: &SimulatorConfig, endpoint: &Endpoint, device: &DeviceId, secret: &str) -> MqttOptions {
+fn options(
+    config: &SimulatorConfig,
+    endpoint: &Endpoint,
+    device: &DeviceId,
+    secret: &str,
+) -> MqttOptions {
     let mut options = match endpoint {
         Endpoint::Tcp { host, port } => MqttOptions::new(device.as_str(), host.as_str(), *port),
         Endpoint::WebSocket { url } => {
@@ -94,7 +123,12 @@ fn options(config: &SimulatorConfig, endpoint: &Endpoint, device: &DeviceId, sec
     options.set_credentials(device.as_str(), secret);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_clean_session(true);
-    let will = LastWill::new(topics::status(&config.fleet, device), br#"{"online":false}"#.to_vec(), QoS::AtLeastOnce, true);
+    let will = LastWill::new(
+        topics::status(&config.fleet, device),
+        br#"{"online":false}"#.to_vec(),
+        QoS::AtLeastOnce,
+        true,
+    );
     options.set_last_will(will);
     options
 }
@@ -149,7 +183,14 @@ async fn run_box(
             }
         }
     }
-    let _ = client.publish(&status_topic, QoS::AtLeastOnce, true, br#"{"online":false}"#.to_vec()).await;
+    let _ = client
+        .publish(
+            &status_topic,
+            QoS::AtLeastOnce,
+            true,
+            br#"{"online":false}"#.to_vec(),
+        )
+        .await;
     let _ = client.disconnect().await;
     // Let the eventloop send the last packets.
     let _ = tokio::time::timeout(Duration::from_millis(500), async {
@@ -166,8 +207,17 @@ mod tests {
 
     #[test]
     fn broker_urls() {
-        assert_eq!(parse_broker("mqtt://127.0.0.1:1883").unwrap(), Endpoint::Tcp { host: "127.0.0.1".into(), port: 1883 });
-        assert!(matches!(parse_broker("ws://127.0.0.1:8083/mqtt").unwrap(), Endpoint::WebSocket { .. }));
+        assert_eq!(
+            parse_broker("mqtt://127.0.0.1:1883").unwrap(),
+            Endpoint::Tcp {
+                host: "127.0.0.1".into(),
+                port: 1883
+            }
+        );
+        assert!(matches!(
+            parse_broker("ws://127.0.0.1:8083/mqtt").unwrap(),
+            Endpoint::WebSocket { .. }
+        ));
         assert!(parse_broker("http://x").is_err());
         assert!(parse_broker("mqtt://nohost").is_err());
     }

@@ -40,7 +40,11 @@ impl BoxSignals {
         }
         let door_open = self.door_open_for > 0;
         // First-order lag towards the setpoint (time constant 2 min); an open door warms the box.
-        let target = if door_open { self.setpoint_c + 8.0 } else { self.setpoint_c };
+        let target = if door_open {
+            self.setpoint_c + 8.0
+        } else {
+            self.setpoint_c
+        };
         let alpha = 1.0 - (-dt_s / 120.0).exp();
         self.temp_c += (target - self.temp_c) * alpha + rng.gen_range(-0.05..0.05);
         self.humidity_pct = (self.humidity_pct + rng.gen_range(-0.5..0.5)).clamp(20.0, 90.0);
@@ -54,8 +58,14 @@ impl BoxSignals {
         self.battery_pct = self.battery_pct.clamp(0.0, 100.0);
         BTreeMap::from([
             ("temp_c".into(), MetricValue::Number(round2(self.temp_c))),
-            ("humidity_pct".into(), MetricValue::Number(round2(self.humidity_pct))),
-            ("battery_pct".into(), MetricValue::Number(round2(self.battery_pct))),
+            (
+                "humidity_pct".into(),
+                MetricValue::Number(round2(self.humidity_pct)),
+            ),
+            (
+                "battery_pct".into(),
+                MetricValue::Number(round2(self.battery_pct)),
+            ),
             ("door_open".into(), MetricValue::Bool(door_open)),
         ])
     }
@@ -75,12 +85,20 @@ mod tests {
         let mut temps = Vec::new();
         for _ in 0..2000 {
             let m = s.next(1.0);
-            let MetricValue::Number(t) = m["temp_c"] else { panic!() };
-            let MetricValue::Number(b) = m["battery_pct"] else { panic!() };
+            let MetricValue::Number(t) = m["temp_c"] else {
+                panic!()
+            };
+            let MetricValue::Number(b) = m["battery_pct"] else {
+                panic!()
+            };
             assert!((0.0..=100.0).contains(&b));
             temps.push(t);
         }
         let mean = temps[1000..].iter().sum::<f64>() / 1000.0;
-        assert!((mean - s.setpoint_c).abs() < 3.0, "mean {mean} setpoint {}", s.setpoint_c);
+        assert!(
+            (mean - s.setpoint_c).abs() < 3.0,
+            "mean {mean} setpoint {}",
+            s.setpoint_c
+        );
     }
 }

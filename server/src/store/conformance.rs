@@ -34,7 +34,10 @@ pub fn reading(d: &str, f: &str, seq: u64, ts: i64, temp: f64) -> Reading {
         received_at: ts + 5,
         metrics: BTreeMap::from([
             ("temp_c".to_string(), MetricValue::Number(temp)),
-            ("door_open".to_string(), MetricValue::Bool(seq % 2 == 0)),
+            (
+                "door_open".to_string(),
+                MetricValue::Bool(seq.is_multiple_of(2)),
+            ),
             ("mode".to_string(), MetricValue::Text("eco".into())),
         ]),
     }
@@ -43,7 +46,10 @@ pub fn reading(d: &str, f: &str, seq: u64, ts: i64, temp: f64) -> Reading {
 pub async fn device_ids_are_unique_across_fleets(store: &dyn Store) {
     store.create_device(&device("b1", "north")).await.unwrap();
     let again = store.create_device(&device("b1", "south")).await;
-    assert!(matches!(again, Err(StoreError::AlreadyExists(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::AlreadyExists(_))),
+        "{again:?}"
+    );
     let got = store.get_device(&id("b1")).await.unwrap().unwrap();
     assert_eq!(got.fleet, fleet("north"));
     assert!(store.get_device(&id("nope")).await.unwrap().is_none());
@@ -53,26 +59,58 @@ pub async fn devices_are_listed_per_fleet_in_id_order(store: &dyn Store) {
     for (d, f) in [("c", "north"), ("a", "north"), ("b", "south")] {
         store.create_device(&device(d, f)).await.unwrap();
     }
-    let north: Vec<_> = store.list_devices(Some(&fleet("north"))).await.unwrap().into_iter().map(|d| d.id).collect();
+    let north: Vec<_> = store
+        .list_devices(Some(&fleet("north")))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
     assert_eq!(north, vec![id("a"), id("c")]);
     assert_eq!(store.list_devices(None).await.unwrap().len(), 3);
-    assert!(store.list_devices(Some(&fleet("west"))).await.unwrap().is_empty());
+    assert!(store
+        .list_devices(Some(&fleet("west")))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn presence_is_replaced_and_unknown_boxes_refused(store: &dyn Store) {
     store.create_device(&device("b1", "north")).await.unwrap();
-    let p = Presence { online: true, last_seen: Some(42), firmware: Some("1.4.2".into()) };
+    let p = Presence {
+        online: true,
+        last_seen: Some(42),
+        firmware: Some("1.4.2".into()),
+    };
     store.set_presence(&id("b1"), &p).await.unwrap();
-    assert_eq!(store.get_device(&id("b1")).await.unwrap().unwrap().presence, p);
-    assert!(matches!(store.set_presence(&id("ghost"), &p).await, Err(StoreError::NotFound(_))));
+    assert_eq!(
+        store.get_device(&id("b1")).await.unwrap().unwrap().presence,
+        p
+    );
+    assert!(matches!(
+        store.set_presence(&id("ghost"), &p).await,
+        Err(StoreError::NotFound(_))
+    ));
 }
 
 pub async fn readings_are_idempotent_and_advance_latest(store: &dyn Store) {
     store.create_device(&device("b1", "north")).await.unwrap();
-    let first = store.put_readings(&[reading("b1", "north", 1, 1_000, 20.0), reading("b1", "north", 2, 2_000, 21.0)]).await.unwrap();
+    let first = store
+        .put_readings(&[
+            reading("b1", "north", 1, 1_000, 20.0),
+            reading("b1", "north", 2, 2_000, 21.0),
+        ])
+        .await
+        .unwrap();
     assert_eq!(first, vec![WriteOutcome::Stored, WriteOutcome::Stored]);
     // A redelivery, and an older reading arriving late: stored, but latest stays on the newest.
-    let second = store.put_readings(&[reading("b1", "north", 2, 2_000, 21.0), reading("b1", "north", 0, 500, 5.0)]).await.unwrap();
+    let second = store
+        .put_readings(&[
+            reading("b1", "north", 2, 2_000, 21.0),
+            reading("b1", "north", 0, 500, 5.0),
+        ])
+        .await
+        .unwrap();
     assert_eq!(second, vec![WriteOutcome::Duplicate, WriteOutcome::Stored]);
     let d = store.get_device(&id("b1")).await.unwrap().unwrap();
     assert_eq!(d.latest_ts, Some(2_000));
@@ -80,22 +118,53 @@ pub async fn readings_are_idempotent_and_advance_latest(store: &dyn Store) {
     assert_eq!(d.latest.get("temp_c"), Some(&MetricValue::Number(21.0)));
     assert_eq!(d.presence.last_seen, Some(2_005));
     // Same seq after a reboot (new time) is a new reading, not a duplicate.
-    let reboot = store.put_readings(&[reading("b1", "north", 1, 9_000, 30.0)]).await.unwrap();
+    let reboot = store
+        .put_readings(&[reading("b1", "north", 1, 9_000, 30.0)])
+        .await
+        .unwrap();
     assert_eq!(reboot, vec![WriteOutcome::Stored]);
 }
 
 pub async fn series_cover_the_range_of_one_metric_of_one_box(store: &dyn Store) {
     store.create_device(&device("b1", "north")).await.unwrap();
     store.create_device(&device("b2", "north")).await.unwrap();
-    let readings: Vec<_> = (1..=10).map(|i| reading("b1", "north", i, i as i64 * 1_000, i as f64)).collect();
+    let readings: Vec<_> = (1..=10)
+        .map(|i| reading("b1", "north", i, i as i64 * 1_000, i as f64))
+        .collect();
     store.put_readings(&readings).await.unwrap();
-    store.put_readings(&[reading("b2", "north", 1, 3_000, 99.0)]).await.unwrap();
-    let s = store.metric_series(&id("b1"), "temp_c", 3_000, 6_000).await.unwrap();
-    assert_eq!(s.iter().map(|p| (p.ts, p.value)).collect::<Vec<_>>(), vec![(3_000, 3.0), (4_000, 4.0), (5_000, 5.0), (6_000, 6.0)]);
-    let doors = store.metric_series(&id("b1"), "door_open", 1_000, 2_000).await.unwrap();
-    assert_eq!(doors.iter().map(|p| p.value).collect::<Vec<_>>(), vec![0.0, 1.0]);
-    assert!(store.metric_series(&id("b1"), "mode", 0, 20_000).await.unwrap().is_empty(), "text is not chartable");
-    assert!(store.metric_series(&id("b1"), "temp_c", 20_000, 30_000).await.unwrap().is_empty());
+    store
+        .put_readings(&[reading("b2", "north", 1, 3_000, 99.0)])
+        .await
+        .unwrap();
+    let s = store
+        .metric_series(&id("b1"), "temp_c", 3_000, 6_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.iter().map(|p| (p.ts, p.value)).collect::<Vec<_>>(),
+        vec![(3_000, 3.0), (4_000, 4.0), (5_000, 5.0), (6_000, 6.0)]
+    );
+    let doors = store
+        .metric_series(&id("b1"), "door_open", 1_000, 2_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        doors.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![0.0, 1.0]
+    );
+    assert!(
+        store
+            .metric_series(&id("b1"), "mode", 0, 20_000)
+            .await
+            .unwrap()
+            .is_empty(),
+        "text is not chartable"
+    );
+    assert!(store
+        .metric_series(&id("b1"), "temp_c", 20_000, 30_000)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 fn letter(n: i64, f: Option<&str>) -> DeadLetter {
@@ -114,10 +183,30 @@ fn letter(n: i64, f: Option<&str>) -> DeadLetter {
 }
 
 pub async fn dead_letters_list_newest_first_per_fleet(store: &dyn Store) {
-    store.put_dead_letters(&[letter(1, Some("north")), letter(2, None), letter(3, Some("north")), letter(4, Some("south"))]).await.unwrap();
-    let all: Vec<_> = store.list_dead_letters(None, 10).await.unwrap().into_iter().map(|l| l.received_at).collect();
+    store
+        .put_dead_letters(&[
+            letter(1, Some("north")),
+            letter(2, None),
+            letter(3, Some("north")),
+            letter(4, Some("south")),
+        ])
+        .await
+        .unwrap();
+    let all: Vec<_> = store
+        .list_dead_letters(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.received_at)
+        .collect();
     assert_eq!(all, vec![4, 3, 2, 1]);
-    let north: Vec<_> = store.list_dead_letters(Some(&fleet("north")), 10).await.unwrap().into_iter().map(|l| l.received_at).collect();
+    let north: Vec<_> = store
+        .list_dead_letters(Some(&fleet("north")), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.received_at)
+        .collect();
     assert_eq!(north, vec![3, 1]);
     assert_eq!(store.list_dead_letters(None, 2).await.unwrap().len(), 2);
 }
@@ -127,16 +216,48 @@ pub async fn counters_accumulate_per_bucket(store: &dyn Store) {
         fleet: fleet("north"),
         minute,
         device: device.into(),
-        counts: PipelineCounts { received: accepted + 1, accepted, rejected: BTreeMap::from([("malformed_json".into(), 1)]), ..Default::default() },
+        counts: PipelineCounts {
+            received: accepted + 1,
+            accepted,
+            rejected: BTreeMap::from([("malformed_json".into(), 1)]),
+            ..Default::default()
+        },
     };
-    store.add_counters(&[delta(60_000, "b1", 2), delta(60_000, "b2", 1)]).await.unwrap();
-    store.add_counters(&[delta(60_000, "b1", 3), delta(120_000, "b1", 7)]).await.unwrap();
-    let first_minute = store.counters(&fleet("north"), 60_000, 120_000).await.unwrap();
+    store
+        .add_counters(&[delta(60_000, "b1", 2), delta(60_000, "b2", 1)])
+        .await
+        .unwrap();
+    store
+        .add_counters(&[delta(60_000, "b1", 3), delta(120_000, "b1", 7)])
+        .await
+        .unwrap();
+    let first_minute = store
+        .counters(&fleet("north"), 60_000, 120_000)
+        .await
+        .unwrap();
     assert_eq!(first_minute.len(), 2);
     let b1 = first_minute.iter().find(|d| d.device == "b1").unwrap();
-    assert_eq!((b1.counts.accepted, b1.counts.received, b1.counts.rejected["malformed_json"]), (5, 7, 2));
-    assert_eq!(store.counters(&fleet("north"), 0, 1_000_000).await.unwrap().len(), 3);
-    assert!(store.counters(&fleet("south"), 0, 1_000_000).await.unwrap().is_empty());
+    assert_eq!(
+        (
+            b1.counts.accepted,
+            b1.counts.received,
+            b1.counts.rejected["malformed_json"]
+        ),
+        (5, 7, 2)
+    );
+    assert_eq!(
+        store
+            .counters(&fleet("north"), 0, 1_000_000)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert!(store
+        .counters(&fleet("south"), 0, 1_000_000)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 pub async fn users_round_trip(store: &dyn Store) {
@@ -150,7 +271,10 @@ pub async fn users_round_trip(store: &dyn Store) {
     };
     store.put_user(&user).await.unwrap();
     assert_eq!(store.get_user("ann").await.unwrap(), Some(user.clone()));
-    let disabled = UserRecord { enabled: false, ..user };
+    let disabled = UserRecord {
+        enabled: false,
+        ..user
+    };
     store.put_user(&disabled).await.unwrap();
     assert_eq!(store.list_users().await.unwrap(), vec![disabled]);
     assert_eq!(store.get_user("bob").await.unwrap(), None);
@@ -166,10 +290,22 @@ pub async fn grants_are_kept_per_kind_and_deleted(store: &dyn Store) {
         refresh_token: Some("r".into()),
     };
     store.put_grant(&grant).await.unwrap();
-    assert_eq!(store.get_grant(GrantKind::Session, "h1").await.unwrap(), Some(grant));
-    assert_eq!(store.get_grant(GrantKind::RefreshToken, "h1").await.unwrap(), None);
+    assert_eq!(
+        store.get_grant(GrantKind::Session, "h1").await.unwrap(),
+        Some(grant)
+    );
+    assert_eq!(
+        store
+            .get_grant(GrantKind::RefreshToken, "h1")
+            .await
+            .unwrap(),
+        None
+    );
     store.delete_grant(GrantKind::Session, "h1").await.unwrap();
-    assert_eq!(store.get_grant(GrantKind::Session, "h1").await.unwrap(), None);
+    assert_eq!(
+        store.get_grant(GrantKind::Session, "h1").await.unwrap(),
+        None
+    );
 }
 
 /// Expands to one `#[tokio::test]` per conformance check; `$make` is an expression giving a future

@@ -2,8 +2,8 @@
 //! measurement in BENCHMARKS.md ("store choice"): pure Rust, no C toolchain, crash-safe commits, and
 //! typed tuple keys that give range queries per box without a query planner.
 use super::{
-    reading_codec, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Reading, Store,
-    StoreError, StoreResult, UserRecord, WriteOutcome,
+    reading_codec, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts,
+    Reading, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
 };
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -17,7 +17,8 @@ const FLEET_DEVICES: TableDefinition<(&str, &str), ()> = TableDefinition::new("f
 /// (box, box time ms, seq) -> encoded metrics: the key is also the idempotency key.
 const READINGS: TableDefinition<(&str, i64, u64), &[u8]> = TableDefinition::new("readings");
 const DEAD_LETTERS: TableDefinition<(i64, &str), &[u8]> = TableDefinition::new("dead_letters");
-const FLEET_DEAD_LETTERS: TableDefinition<(&str, i64, &str), ()> = TableDefinition::new("fleet_dead_letters");
+const FLEET_DEAD_LETTERS: TableDefinition<(&str, i64, &str), ()> =
+    TableDefinition::new("fleet_dead_letters");
 const COUNTERS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("counters");
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 const GRANTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("grants");
@@ -49,10 +50,15 @@ fn grant_kind_key(kind: GrantKind) -> u8 {
 impl EmbeddedStore {
     /// Opens (or creates) `boxpilot.redb` in `data_dir`.
     pub fn open(data_dir: &Path) -> StoreResult<Self> {
-        std::fs::create_dir_all(data_dir)
-            .map_err(|e| unavailable(format!("cannot create data directory {}: {e}", data_dir.display())))?;
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            unavailable(format!(
+                "cannot create data directory {}: {e}",
+                data_dir.display()
+            ))
+        })?;
         let path = data_dir.join("boxpilot.redb");
-        let db = Database::create(&path).map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
+        let db = Database::create(&path)
+            .map_err(|e| unavailable(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(unavailable)?;
         {
             txn.open_table(DEVICES).map_err(unavailable)?;
@@ -75,11 +81,16 @@ impl EmbeddedStore {
         F: FnOnce(&Database) -> StoreResult<T> + Send + 'static,
     {
         let db = self.db.clone();
-        tokio::task::spawn_blocking(move || work(&db)).await.map_err(unavailable)?
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(unavailable)?
     }
 }
 
-fn read_device(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str) -> StoreResult<Option<DeviceRecord>> {
+fn read_device(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> StoreResult<Option<DeviceRecord>> {
     match table.get(id).map_err(unavailable)? {
         Some(bytes) => Ok(Some(from_json(bytes.value())?)),
         None => Ok(None),
@@ -87,14 +98,19 @@ fn read_device(table: &impl ReadableTable<&'static str, &'static [u8]>, id: &str
 }
 
 /// Writes readings and advances the latest values of their boxes, in the caller's transaction.
-fn write_readings(txn: &redb::WriteTransaction, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>> {
+fn write_readings(
+    txn: &redb::WriteTransaction,
+    readings: &[Reading],
+) -> StoreResult<Vec<WriteOutcome>> {
     let mut outcomes = Vec::with_capacity(readings.len());
     let mut newest: HashMap<&str, Vec<&Reading>> = HashMap::new();
     {
         let mut table = txn.open_table(READINGS).map_err(unavailable)?;
         for r in readings {
             let encoded = reading_codec::encode(&r.metrics);
-            let previous = table.insert((r.device.as_str(), r.ts, r.seq), encoded.as_slice()).map_err(unavailable)?;
+            let previous = table
+                .insert((r.device.as_str(), r.ts, r.seq), encoded.as_slice())
+                .map_err(unavailable)?;
             if previous.is_some() {
                 outcomes.push(WriteOutcome::Duplicate);
             } else {
@@ -105,16 +121,23 @@ fn write_readings(txn: &redb::WriteTransaction, readings: &[Reading]) -> StoreRe
     }
     let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
     for (id, stored) in newest {
-        let Some(mut device) = read_device(&devices, id)? else { continue };
+        let Some(mut device) = read_device(&devices, id)? else {
+            continue;
+        };
         for r in stored {
-            device.presence.last_seen = Some(device.presence.last_seen.unwrap_or(0).max(r.received_at));
+            device.presence.last_seen =
+                Some(device.presence.last_seen.unwrap_or(0).max(r.received_at));
             if device.latest_ts.is_none_or(|ts| r.ts >= ts) {
                 device.latest_ts = Some(r.ts);
                 device.latest_seq = Some(r.seq);
-                device.latest.extend(r.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
+                device
+                    .latest
+                    .extend(r.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
         }
-        devices.insert(id, to_json(&device)?.as_slice()).map_err(unavailable)?;
+        devices
+            .insert(id, to_json(&device)?.as_slice())
+            .map_err(unavailable)?;
     }
     Ok(outcomes)
 }
@@ -127,12 +150,20 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
-                if devices.get(device.id.as_str()).map_err(unavailable)?.is_some() {
+                if devices
+                    .get(device.id.as_str())
+                    .map_err(unavailable)?
+                    .is_some()
+                {
                     return Err(StoreError::AlreadyExists(format!("box {}", device.id)));
                 }
-                devices.insert(device.id.as_str(), to_json(&device)?.as_slice()).map_err(unavailable)?;
+                devices
+                    .insert(device.id.as_str(), to_json(&device)?.as_slice())
+                    .map_err(unavailable)?;
                 let mut index = txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
-                index.insert((device.fleet.as_str(), device.id.as_str()), ()).map_err(unavailable)?;
+                index
+                    .insert((device.fleet.as_str(), device.id.as_str()), ())
+                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -158,7 +189,10 @@ impl Store for EmbeddedStore {
                 Some(fleet) => {
                     let index = txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
                     let f = fleet.as_str();
-                    for entry in index.range((f, "")..=(f, "\u{10FFFF}")).map_err(unavailable)? {
+                    for entry in index
+                        .range((f, "")..=(f, "\u{10FFFF}"))
+                        .map_err(unavailable)?
+                    {
                         let (key, _) = entry.map_err(unavailable)?;
                         if let Some(d) = read_device(&devices, key.value().1)? {
                             out.push(d);
@@ -184,10 +218,12 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             {
                 let mut devices = txn.open_table(DEVICES).map_err(unavailable)?;
-                let mut device =
-                    read_device(&devices, id.as_str())?.ok_or_else(|| StoreError::NotFound(format!("box {id}")))?;
+                let mut device = read_device(&devices, id.as_str())?
+                    .ok_or_else(|| StoreError::NotFound(format!("box {id}")))?;
                 device.presence = presence;
-                devices.insert(id.as_str(), to_json(&device)?.as_slice()).map_err(unavailable)?;
+                devices
+                    .insert(id.as_str(), to_json(&device)?.as_slice())
+                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -208,17 +244,29 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn metric_series(&self, id: &DeviceId, metric: &str, from: i64, to: i64) -> StoreResult<Vec<SeriesPoint>> {
+    async fn metric_series(
+        &self,
+        id: &DeviceId,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<SeriesPoint>> {
         let (id, metric) = (id.clone(), metric.to_owned());
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(READINGS).map_err(unavailable)?;
             let d = id.as_str();
             let mut points = Vec::new();
-            for entry in table.range((d, from, 0)..=(d, to, u64::MAX)).map_err(unavailable)? {
+            for entry in table
+                .range((d, from, 0)..=(d, to, u64::MAX))
+                .map_err(unavailable)?
+            {
                 let (key, value) = entry.map_err(unavailable)?;
                 if let Some(v) = reading_codec::metric_value(value.value(), &metric) {
-                    points.push(SeriesPoint { ts: key.value().1, value: v });
+                    points.push(SeriesPoint {
+                        ts: key.value().1,
+                        value: v,
+                    });
                 }
             }
             Ok(points)
@@ -234,8 +282,11 @@ impl Store for EmbeddedStore {
                 let mut all = txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
                 let mut by_fleet = txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
                 for letter in &letters {
-                    all.insert((letter.received_at, letter.id.as_str()), to_json(letter)?.as_slice())
-                        .map_err(unavailable)?;
+                    all.insert(
+                        (letter.received_at, letter.id.as_str()),
+                        to_json(letter)?.as_slice(),
+                    )
+                    .map_err(unavailable)?;
                     if let Some(fleet) = &letter.fleet {
                         by_fleet
                             .insert((fleet.as_str(), letter.received_at, letter.id.as_str()), ())
@@ -248,7 +299,11 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn list_dead_letters(&self, fleet: Option<&FleetId>, limit: usize) -> StoreResult<Vec<DeadLetter>> {
+    async fn list_dead_letters(
+        &self,
+        fleet: Option<&FleetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<DeadLetter>> {
         let fleet = fleet.cloned();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -263,7 +318,9 @@ impl Store for EmbeddedStore {
                 Some(fleet) => {
                     let index = txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
                     let f = fleet.as_str();
-                    let range = index.range((f, i64::MIN, "")..=(f, i64::MAX, "\u{10FFFF}")).map_err(unavailable)?;
+                    let range = index
+                        .range((f, i64::MIN, "")..=(f, i64::MAX, "\u{10FFFF}"))
+                        .map_err(unavailable)?;
                     for entry in range.rev().take(limit) {
                         let (key, _) = entry.map_err(unavailable)?;
                         let (_, at, id) = key.value();
@@ -291,7 +348,9 @@ impl Store for EmbeddedStore {
                         None => PipelineCounts::default(),
                     };
                     counts.add(&d.counts);
-                    table.insert(key, to_json(&counts)?.as_slice()).map_err(unavailable)?;
+                    table
+                        .insert(key, to_json(&counts)?.as_slice())
+                        .map_err(unavailable)?;
                 }
             }
             txn.commit().map_err(unavailable)
@@ -299,7 +358,12 @@ impl Store for EmbeddedStore {
         .await
     }
 
-    async fn counters(&self, fleet: &FleetId, from: i64, to: i64) -> StoreResult<Vec<CounterDelta>> {
+    async fn counters(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<CounterDelta>> {
         let fleet = fleet.clone();
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
@@ -309,7 +373,10 @@ impl Store for EmbeddedStore {
             if to <= from {
                 return Ok(out);
             }
-            for entry in table.range((f, from, "")..(f, to, "")).map_err(unavailable)? {
+            for entry in table
+                .range((f, from, "")..(f, to, ""))
+                .map_err(unavailable)?
+            {
                 let (key, bytes) = entry.map_err(unavailable)?;
                 let (_, minute, device) = key.value();
                 out.push(CounterDelta {
@@ -367,7 +434,10 @@ impl Store for EmbeddedStore {
             let txn = db.begin_write().map_err(unavailable)?;
             txn.open_table(GRANTS)
                 .map_err(unavailable)?
-                .insert((grant_kind_key(grant.kind), grant.secret_hash.as_str()), to_json(&grant)?.as_slice())
+                .insert(
+                    (grant_kind_key(grant.kind), grant.secret_hash.as_str()),
+                    to_json(&grant)?.as_slice(),
+                )
                 .map_err(unavailable)?;
             txn.commit().map_err(unavailable)
         })
@@ -379,7 +449,9 @@ impl Store for EmbeddedStore {
         self.blocking(move |db| {
             let txn = db.begin_read().map_err(unavailable)?;
             let grants = txn.open_table(GRANTS).map_err(unavailable)?;
-            let found = grants.get((grant_kind_key(kind), secret_hash.as_str())).map_err(unavailable)?;
+            let found = grants
+                .get((grant_kind_key(kind), secret_hash.as_str()))
+                .map_err(unavailable)?;
             found.map(|b| from_json(b.value())).transpose()
         })
         .await
@@ -399,6 +471,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable)).await
+        self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable))
+            .await
     }
 }

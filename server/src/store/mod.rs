@@ -44,16 +44,27 @@ pub trait Store: Send + Sync + 'static {
     /// Returns one outcome per reading, in order. Either the whole batch is durable or an error.
     async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>>;
     /// Points of one numeric or boolean metric of one box in `[from, to]` (ms), in time order.
-    async fn metric_series(&self, id: &DeviceId, metric: &str, from: i64, to: i64) -> StoreResult<Vec<SeriesPoint>>;
+    async fn metric_series(
+        &self,
+        id: &DeviceId,
+        metric: &str,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<SeriesPoint>>;
 
     // Pipeline
     async fn put_dead_letters(&self, letters: &[DeadLetter]) -> StoreResult<()>;
     /// The newest dead letters first, at most `limit`.
-    async fn list_dead_letters(&self, fleet: Option<&FleetId>, limit: usize) -> StoreResult<Vec<DeadLetter>>;
+    async fn list_dead_letters(
+        &self,
+        fleet: Option<&FleetId>,
+        limit: usize,
+    ) -> StoreResult<Vec<DeadLetter>>;
     /// Adds counter deltas to their (fleet, minute, box) buckets.
     async fn add_counters(&self, deltas: &[CounterDelta]) -> StoreResult<()>;
     /// Counter buckets of a fleet whose minute is in `[from, to)` (ms).
-    async fn counters(&self, fleet: &FleetId, from: i64, to: i64) -> StoreResult<Vec<CounterDelta>>;
+    async fn counters(&self, fleet: &FleetId, from: i64, to: i64)
+        -> StoreResult<Vec<CounterDelta>>;
 
     // Identity (built-in provider)
     async fn put_user(&self, user: &UserRecord) -> StoreResult<()>;

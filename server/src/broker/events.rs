@@ -1,0 +1,40 @@
+//! What the embedded broker tells the host about its clients.
+use crate::access::Principal;
+
+/// Receives what authenticated clients do on the embedded broker.
+///
+/// The calls are awaited inline on the publishing connection's task: a slow implementation slows
+/// that connection (and only that one) down, which is the back-pressure we want for ingestion.
+#[async_trait::async_trait]
+pub trait BrokerEvents: Send + Sync + 'static {
+    /// Every publish the ACL allowed (never one it denied), with the publisher's authenticated principal.
+    ///
+    /// **PUBACK timing: yes, rmqtt 0.24 delays it.** The broker calls this from rmqtt's
+    /// `MessagePublishCheckAcl` hook once the ACL has allowed the message, and rmqtt answers a
+    /// QoS 1 PUBLISH (PUBACK) — or a QoS 2 one (PUBREC) — only after its publish hooks have
+    /// returned and the message has been routed to subscribers. So when this future completes after a
+    /// durable write, nothing acknowledged is lost. If the process dies before it completes, the
+    /// client never got a PUBACK and sends the message again (ingestion is idempotent on
+    /// `(device, seq)`).
+    ///
+    /// Also called for a last will when rmqtt publishes it (the `status` topic; its topic was
+    /// checked against the ACL at CONNECT). For a will there is no client waiting for an ack.
+    /// Not called for [`EmbeddedBroker::publish`](super::EmbeddedBroker::publish) (trusted server
+    /// publishes).
+    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]);
+    /// A client id got a live connection: a client authenticated and its session is established
+    /// (just before its CONNACK is sent).
+    ///
+    /// Presence is per client id: when a new connection takes over an old one with the same client
+    /// id (a box reconnecting before the broker noticed the old connection was dead), rmqtt closes
+    /// the old one while the new one connects, in either order; the broker reports neither, so the
+    /// host never sees a box as offline while it is connected. For one client id, `on_connected`
+    /// and `on_disconnected` alternate and never run concurrently.
+    async fn on_connected(&self, principal: &Principal);
+    /// The last live connection of a client id that `on_connected` reported is gone, for any reason
+    /// (DISCONNECT, network error, keepalive timeout, denied publish, expired console credential,
+    /// broker shutdown). Its last will, if any, has already been passed to `on_publish` (unless
+    /// the MQTT 5 client asked for a will delay). Note that rmqtt 0.24 keeps a connection open after
+    /// the client's DISCONNECT until the client closes it (as the protocol requires clients to do).
+    async fn on_disconnected(&self, principal: &Principal);
+}
