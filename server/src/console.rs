@@ -232,18 +232,19 @@ impl Console {
 #[async_trait::async_trait]
 impl ConsoleService for Console {
     async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError> {
-        let tokens =
-            match self
-                .identity
-                .login(username, password)
-                .await
-                .map_err(identity_error)?
-            {
-                LoginOutcome::Tokens(t) => t,
-                LoginOutcome::Challenge { name, .. } => return Err(AppError::BadRequest(format!(
+        let tokens = match self
+            .identity
+            .login(username, password)
+            .await
+            .map_err(identity_error)?
+        {
+            LoginOutcome::Tokens(t) => t,
+            LoginOutcome::Challenge { name, .. } => {
+                return Err(AppError::BadRequest(format!(
                     "the identity provider asks for {name}, which this console cannot answer yet"
-                ))),
-            };
+                )))
+            }
+        };
         let caller = self.bearer_caller(&tokens.access_token).await?;
         let secret = {
             let bytes: [u8; 32] = rand::random();

@@ -133,6 +133,52 @@ fn options(
     options
 }
 
+/// Drives one connection. rumqttc's `poll` must not be cancelled while it connects (a cancelled
+/// CONNECT is retried at once, and the broker refuses the second handshake of the same client id),
+/// so the event loop runs alone in this task and only the stop signal interrupts it.
+async fn drive_connection(
+    client: AsyncClient,
+    mut events: rumqttc::EventLoop,
+    status_topic: String,
+    online: String,
+    device: DeviceId,
+    stats: Arc<SimulatorStats>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            event = events.poll() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, online.clone().into_bytes());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    stats.connection_errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(%device, error = %e, "simulated box lost its connection; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+        }
+    }
+    // Say goodbye: offline status, DISCONNECT, then close the socket by dropping the event loop.
+    let _ = client.try_publish(
+        &status_topic,
+        QoS::AtLeastOnce,
+        true,
+        br#"{"online":false}"#.to_vec(),
+    );
+    let _ = client.try_disconnect();
+    let _ = tokio::time::timeout(Duration::from_millis(500), async {
+        while let Ok(event) = events.poll().await {
+            if matches!(event, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                break;
+            }
+        }
+    })
+    .await;
+}
+
 async fn run_box(
     config: SimulatorConfig,
     endpoint: Endpoint,
@@ -142,30 +188,27 @@ async fn run_box(
     stats: Arc<SimulatorStats>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (client, mut events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
+    let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
     let telemetry_topic = topics::telemetry(&config.fleet, &device);
-    let status_topic = topics::status(&config.fleet, &device);
     let online = format!(r#"{{"online":true,"fw":"{}"}}"#, config.firmware);
+    let connection = tokio::spawn(drive_connection(
+        client.clone(),
+        events,
+        topics::status(&config.fleet, &device),
+        online,
+        device.clone(),
+        stats.clone(),
+        stop.clone(),
+    ));
     let period = Duration::from_secs_f64(1.0 / config.rate);
     let mut signals = BoxSignals::new(index.wrapping_mul(7919) ^ 0x5eed);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(index ^ 0x1055);
     let mut seq: u64 = 0;
     let mut ticker = tokio::time::interval(period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut rng = rand::rngs::StdRng::seed_from_u64(index ^ 0x1055);
     loop {
         tokio::select! {
             _ = stop.changed() => break,
-            event = events.poll() => match event {
-                Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                    let _ = client.publish(&status_topic, QoS::AtLeastOnce, true, online.clone().into_bytes()).await;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    stats.connection_errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(%device, error = %e, "simulated box lost its connection; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            },
             _ = ticker.tick() => {
                 seq += 1;
                 if config.loss > 0.0 && rand::Rng::gen_bool(&mut rng, config.loss) {
@@ -177,26 +220,14 @@ async fn run_box(
                     "ts": chrono::Utc::now().timestamp_millis(),
                     "metrics": signals.next(period.as_secs_f64()),
                 });
-                if client.try_publish(&telemetry_topic, QoS::AtLeastOnce, false, payload.to_string().into_bytes()).is_ok() {
+                // Queued by rumqttc while disconnected (up to its capacity): a box buffers too.
+                if client.publish(&telemetry_topic, QoS::AtLeastOnce, false, payload.to_string().into_bytes()).await.is_ok() {
                     stats.published.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
     }
-    let _ = client
-        .publish(
-            &status_topic,
-            QoS::AtLeastOnce,
-            true,
-            br#"{"online":false}"#.to_vec(),
-        )
-        .await;
-    let _ = client.disconnect().await;
-    // Let the eventloop send the last packets.
-    let _ = tokio::time::timeout(Duration::from_millis(500), async {
-        while events.poll().await.is_ok() {}
-    })
-    .await;
+    let _ = connection.await;
 }
 
 use rand::SeedableRng;
