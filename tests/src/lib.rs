@@ -104,10 +104,52 @@ impl TestServer {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Calls a server function with the session cookie.
+    pub async fn call(&self, cookie: &str, endpoint: &str) -> (u16, serde_json::Value) {
+        let r = self.http.post(self.url(endpoint)).header("cookie", cookie).send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
+    }
+
+    /// A broker credential for a new user with these groups, through the server functions.
+    pub async fn broker_credential(&self, username: &str, groups: &[&str]) -> serde_json::Value {
+        let pw = self.add_user(username, groups).await;
+        let cookie = session_cookie(self, username, &pw).await;
+        let (status, credential) = self.call(&cookie, "/api/broker/credential").await;
+        assert_eq!(status, 200, "{credential}");
+        credential
+    }
+
     /// Waits until buffered counters are stored.
     pub async fn flush(&self) {
         self.running.ingest.flush().await.expect("flush");
     }
+}
+
+/// Logs in through the `login` server function; returns the session cookie pair (and checks
+/// the cookie's attributes).
+pub async fn session_cookie(server: &TestServer, user: &str, password: &str) -> String {
+    let r = server
+        .http
+        .post(server.url("/api/auth/login"))
+        .form(&[("username", user), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let set_cookie = r.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
+    for attribute in ["__Host-boxpilot-session=", "HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attribute), "{set_cookie} lacks {attribute}");
+    }
+    assert!(!set_cookie.contains("Domain"), "__Host- cookies have no Domain");
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The folder where scripts/setup.sh installs npm tools (MQTT.js, playwright-core).
+pub fn tools_dir() -> std::path::PathBuf {
+    std::env::var_os("BOXPILOT_TOOLS_DIR")
+        .map(Into::into)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/boxpilot-tools"))
 }
 
 /// MQTT options of a box on the server's TCP listener.

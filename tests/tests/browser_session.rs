@@ -1,56 +1,8 @@
 //! The browser's path: server functions with the session cookie, the broker credential, and
 //! MQTT over WebSocket limited by role and fleets.
-use boxpilot_tests::{box_options, now_ms, telemetry, Client, TestServer};
+use boxpilot_tests::{box_options, now_ms, session_cookie, telemetry, Client, TestServer};
 use rumqttc::{MqttOptions, QoS, Transport};
 use std::time::Duration;
-
-/// Logs in through the `login` server function; returns the session cookie pair.
-async fn session_cookie(server: &TestServer, user: &str, password: &str) -> String {
-    let r = server
-        .http
-        .post(server.url("/api/auth/login"))
-        .form(&[("username", user), ("password", password)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let set_cookie = r
-        .headers()
-        .get("set-cookie")
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
-    for attribute in [
-        "__Host-boxpilot-session=",
-        "HttpOnly",
-        "Secure",
-        "SameSite=Strict",
-        "Path=/",
-    ] {
-        assert!(
-            set_cookie.contains(attribute),
-            "{set_cookie} lacks {attribute}"
-        );
-    }
-    assert!(
-        !set_cookie.contains("Domain"),
-        "__Host- cookies have no Domain"
-    );
-    set_cookie.split(';').next().unwrap().to_owned()
-}
-
-async fn call(server: &TestServer, cookie: &str, endpoint: &str) -> (u16, serde_json::Value) {
-    let r = server
-        .http
-        .post(server.url(endpoint))
-        .header("cookie", cookie)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or_default())
-}
 
 fn ws_options(server: &TestServer, credential: &serde_json::Value) -> MqttOptions {
     let mut o = MqttOptions::new(
@@ -83,11 +35,11 @@ async fn session_cookie_server_functions_and_logout() {
     assert_eq!(wrong.text().await.unwrap(), "\"BadCredentials\"");
 
     let cookie = session_cookie(&server, "ann", &pw).await;
-    let (status, me) = call(&server, &cookie, "/api/auth/session").await;
+    let (status, me) = server.call(&cookie, "/api/auth/session").await;
     assert_eq!(status, 200);
     assert_eq!(me["username"], "ann");
     assert_eq!(me["role"], "operator");
-    let (_, devices) = call(&server, &cookie, "/api/devices/list").await;
+    let (_, devices) = server.call(&cookie, "/api/devices/list").await;
     assert_eq!(devices.as_array().unwrap().len(), 1);
     // The REST API accepts the same session.
     let r = server
@@ -110,14 +62,14 @@ async fn session_cookie_server_functions_and_logout() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 
-    let (status, _) = call(&server, &cookie, "/api/auth/logout").await;
+    let (status, _) = server.call(&cookie, "/api/auth/logout").await;
     assert_eq!(status, 200);
-    let (_, after) = call(&server, &cookie, "/api/auth/session").await;
+    let (_, after) = server.call(&cookie, "/api/auth/session").await;
     assert!(
         after.is_null(),
         "the session is gone on the server: {after}"
     );
-    let (_, devices) = call(&server, &cookie, "/api/devices/list").await;
+    let (_, devices) = server.call(&cookie, "/api/devices/list").await;
     assert_eq!(devices, "Unauthenticated");
 }
 
@@ -132,7 +84,7 @@ async fn viewer_credential_cannot_publish_commands_operator_can() {
 
     let viewer_pw = server.add_user("vic", &["viewer", "fleet:f1"]).await;
     let viewer = session_cookie(&server, "vic", &viewer_pw).await;
-    let (status, credential) = call(&server, &viewer, "/api/broker/credential").await;
+    let (status, credential) = server.call(&viewer, "/api/broker/credential").await;
     assert_eq!(status, 200, "{credential}");
     assert!(
         credential["expires_at"].as_i64().unwrap() <= now_ms() + 15 * 60_000 + 1000,
@@ -185,7 +137,7 @@ async fn viewer_credential_cannot_publish_commands_operator_can() {
 
     let operator_pw = server.add_user("ops", &["operator", "fleet:f1"]).await;
     let operator = session_cookie(&server, "ops", &operator_pw).await;
-    let (_, credential) = call(&server, &operator, "/api/broker/credential").await;
+    let (_, credential) = server.call(&operator, "/api/broker/credential").await;
     let mut pilot = Client::connect(ws_options(&server, &credential))
         .await
         .unwrap();
@@ -205,7 +157,7 @@ async fn broker_credentials_are_bound_to_their_user_and_client_id() {
     let server = TestServer::start().await;
     let pw = server.add_user("ann", &["viewer", "fleet:f1"]).await;
     let cookie = session_cookie(&server, "ann", &pw).await;
-    let (_, credential) = call(&server, &cookie, "/api/broker/credential").await;
+    let (_, credential) = server.call(&cookie, "/api/broker/credential").await;
 
     let mut wrong_user = credential.clone();
     wrong_user["username"] = "bob".into();

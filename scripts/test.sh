@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: formatting, lints (server and wasm), the wasm dependency check, unit and
+# integration tests (real broker, store on disk, real MQTT peers), and the browser tests.
+# BOXPILOT_LONG=1 adds the long benchmarks. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+source scripts/env.sh
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "format"
+cargo fmt --all --check
+step "lint: server, tests, shared code"
+cargo clippy --workspace --all-targets -- -D warnings
+step "lint: browser bundle (wasm32, csr)"
+cargo clippy -p boxpilot-app --features csr --target wasm32-unknown-unknown -- -D warnings
+step "the browser bundle pulls no server-only crate"
+scripts/check-wasm-deps.sh
+step "unit and integration tests"
+cargo test --workspace --no-fail-fast
+step "console build (trunk, offline)"
+scripts/build-console.sh
+step "browser tests (headless Chromium, desktop and phone)"
+cargo build -p boxpilot
+scripts/browser-tests.sh
+if [ "${BOXPILOT_LONG:-0}" = 1 ]; then
+  step "benchmarks (long)"
+  scripts/bench.sh
+fi

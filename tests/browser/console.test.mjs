@@ -1,0 +1,99 @@
+// Browser tests of the console in Debian's headless Chromium, driven by playwright-core.
+// Runs against a live `boxpilot demo` (scripts/browser-tests.sh starts one):
+//   BOXPILOT_URL, BOXPILOT_USER, BOXPILOT_PASSWORD, BOXPILOT_TOOLS_DIR.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const tools = process.env.BOXPILOT_TOOLS_DIR || path.join(process.env.HOME, '.cache/boxpilot-tools');
+const { chromium } = createRequire(path.join(tools, 'node_modules/'))('playwright-core');
+const base = process.env.BOXPILOT_URL;
+const user = process.env.BOXPILOT_USER;
+const password = process.env.BOXPILOT_PASSWORD;
+const shots = process.env.BOXPILOT_SCREENSHOTS; // a folder, to look at the pages
+
+const viewports = {
+  desktop: { viewport: { width: 1280, height: 800 } },
+  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true },
+};
+
+async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+  });
+}
+
+/// Counts canvas pixels that differ from the top-left (background) pixel.
+async function inkedPixels(page) {
+  return page.evaluate(() => {
+    const c = document.querySelector('canvas#telemetry-chart');
+    const ctx = c.getContext('2d');
+    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    let inked = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      if (data[i] !== data[0] || data[i + 1] !== data[1] || data[i + 2] !== data[2]) inked++;
+    }
+    return inked;
+  });
+}
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: log in, open a box, see the chart and a live point, log out`, async () => {
+    assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+
+      await page.goto(base + '/');
+      await page.waitForURL('**/login', { timeout: 20_000 });
+
+      // A wrong password is shown, and nothing is stored in the browser.
+      await page.fill('#login-username', user);
+      await page.fill('#login-password', 'definitely-wrong');
+      await page.click('button[type=submit]');
+      await page.waitForFunction(() => document.querySelector('#login-error')?.textContent.trim().length > 0);
+      assert.match(await page.textContent('#login-error'), /wrong username or password/i);
+
+      await page.fill('#login-password', password);
+      await page.click('button[type=submit]');
+      await page.waitForSelector('[data-device]', { timeout: 20_000 });
+      const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+      assert.equal(stored, '{}{}', 'no token in localStorage or sessionStorage');
+      const cookies = await context.cookies();
+      const session = cookies.find((c) => c.name === '__Host-boxpilot-session');
+      assert.ok(session && session.httpOnly && session.secure && session.sameSite === 'Strict', JSON.stringify(cookies));
+
+      // The fleet view lists boxes with their state, and MQTT goes live.
+      assert.ok((await page.locator('[data-device]').count()) >= 10, 'the demo fleets are listed');
+      await page.waitForSelector('[data-mqtt-state=live]', { timeout: 20_000 });
+      if (shots) await page.screenshot({ path: `${shots}/${name}-fleet.png`, fullPage: true });
+
+      // Open one box: the chart has ink, then a live point arrives without reload.
+      await page.locator('[data-device]').first().click();
+      await page.waitForURL('**/devices/**');
+      await page.waitForSelector('canvas#telemetry-chart[data-points]', { timeout: 20_000 });
+      await page.waitForFunction(() => Number(document.querySelector('canvas#telemetry-chart').dataset.points) > 0, null, { timeout: 20_000 });
+      assert.ok((await inkedPixels(page)) > 500, 'the chart canvas is not blank');
+      const before = Number(await page.getAttribute('canvas#telemetry-chart', 'data-live-points'));
+      await page.waitForFunction(
+        (n) => Number(document.querySelector('canvas#telemetry-chart').dataset.livePoints) > n, before, { timeout: 20_000 });
+      if (shots) await page.screenshot({ path: `${shots}/${name}-device.png`, fullPage: true });
+
+      // Log out: back to the login page, and the session is gone on the server too.
+      await page.locator('button.sign-out:visible').first().click();
+      await page.waitForURL('**/login', { timeout: 10_000 });
+      const after = await page.evaluate(async () => (await fetch('/api/v1/devices')).status);
+      assert.equal(after, 401);
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}
