@@ -8,7 +8,8 @@ use std::time::Duration;
 use app::domain::{DeviceId, FleetId};
 use boxpilot::access::Principal;
 use boxpilot::broker::{
-    BrokerAuthenticator, BrokerError, BrokerEvents, BrokerSettings, ConnectRefusal, EmbeddedBroker,
+    BrokerAuthenticator, BrokerError, BrokerEvents, BrokerSettings, ConnectRefusal, Delivery,
+    EmbeddedBroker,
 };
 use rumqttc::{
     AsyncClient, ConnectReturnCode, ConnectionError, Event, EventLoop, LastWill, MqttOptions,
@@ -132,7 +133,7 @@ impl Recorder {
 
 #[async_trait::async_trait]
 impl BrokerEvents for Recorder {
-    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) {
+    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) -> Delivery {
         if payload.starts_with(b"slow") {
             if let Ok(permit) = self.gate.acquire().await {
                 permit.forget();
@@ -143,6 +144,12 @@ impl BrokerEvents for Recorder {
             topic: topic.into(),
             payload: payload.to_vec(),
         });
+        // A payload saying "unstorable" plays a store that is down.
+        if payload.starts_with(b"unstorable") {
+            Delivery::Retry
+        } else {
+            Delivery::Done
+        }
     }
 
     async fn on_connected(&self, principal: &Principal) {
@@ -365,6 +372,26 @@ async fn the_puback_waits_for_on_publish() {
 
     events.gate.add_permits(1);
     b1.puback().await;
+    assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
+    broker.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publish_that_was_not_kept_is_not_acknowledged() {
+    let (broker, events) = start().await;
+    let mut b1 = Client::connect(tcp_options(&broker, "b1", Some(("b1", "secret-b1")))).await;
+    b1.client
+        .publish(
+            TELEMETRY_B1,
+            QoS::AtLeastOnce,
+            false,
+            b"unstorable".to_vec(),
+        )
+        .await
+        .expect("publish");
+    // No PUBACK: the connection ends instead (any packet first, a PUBACK included, fails here),
+    // and the client will send the message again.
+    b1.closed_by_broker().await;
     assert_eq!(events.publishes_on(TELEMETRY_B1).len(), 1);
     broker.shutdown().await;
 }

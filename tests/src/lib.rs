@@ -106,7 +106,13 @@ impl TestServer {
 
     /// Calls a server function with the session cookie.
     pub async fn call(&self, cookie: &str, endpoint: &str) -> (u16, serde_json::Value) {
-        let r = self.http.post(self.url(endpoint)).header("cookie", cookie).send().await.unwrap();
+        let r = self
+            .http
+            .post(self.url(endpoint))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or_default())
     }
@@ -137,11 +143,29 @@ pub async fn session_cookie(server: &TestServer, user: &str, password: &str) -> 
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let set_cookie = r.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_owned();
-    for attribute in ["__Host-boxpilot-session=", "HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
-        assert!(set_cookie.contains(attribute), "{set_cookie} lacks {attribute}");
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for attribute in [
+        "__Host-boxpilot-session=",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{set_cookie} lacks {attribute}"
+        );
     }
-    assert!(!set_cookie.contains("Domain"), "__Host- cookies have no Domain");
+    assert!(
+        !set_cookie.contains("Domain"),
+        "__Host- cookies have no Domain"
+    );
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
@@ -149,7 +173,10 @@ pub async fn session_cookie(server: &TestServer, user: &str, password: &str) -> 
 pub fn tools_dir() -> std::path::PathBuf {
     std::env::var_os("BOXPILOT_TOOLS_DIR")
         .map(Into::into)
-        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/boxpilot-tools"))
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/boxpilot-tools")
+        })
 }
 
 /// MQTT options of a box on the server's TCP listener.

@@ -21,7 +21,10 @@ pub trait BrokerEvents: Send + Sync + 'static {
     /// checked against the ACL at CONNECT). For a will there is no client waiting for an ack.
     /// Not called for [`EmbeddedBroker::publish`](super::EmbeddedBroker::publish) (trusted server
     /// publishes).
-    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]);
+    ///
+    /// Returns [`Delivery::Retry`] when the message could not be kept (the store is down): the
+    /// broker then closes the connection without acknowledging, so the client sends it again.
+    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) -> Delivery;
     /// A client id got a live connection: a client authenticated and its session is established
     /// (just before its CONNACK is sent).
     ///
@@ -37,4 +40,13 @@ pub trait BrokerEvents: Send + Sync + 'static {
     /// the MQTT 5 client asked for a will delay). Note that rmqtt 0.24 keeps a connection open after
     /// the client's DISCONNECT until the client closes it (as the protocol requires clients to do).
     async fn on_disconnected(&self, principal: &Principal);
+}
+
+/// What became of a publish handed to [`BrokerEvents::on_publish`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Kept (stored, or rejected and kept as a dead letter, or not ours to keep): acknowledge it.
+    Done,
+    /// Not kept: do not acknowledge; close the connection so that the client retries.
+    Retry,
 }

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 use super::connections::{Connections, Presence};
 use super::settings::fixed;
-use super::{BrokerAuthenticator, BrokerEvents, ConnectRefusal};
+use super::{BrokerAuthenticator, BrokerEvents, ConnectRefusal, Delivery};
 use crate::access::Principal;
 
 /// Key of the principal in the session's extra attributes: read for a last will, which rmqtt may
@@ -282,10 +282,20 @@ impl Hooks {
         let denied = match &conn {
             Some(c) if is_expired(&c.principal, now_ms()) => "credential expired",
             Some(c) if c.principal.may_publish(topic) => {
-                self.events
+                match self
+                    .events
                     .on_publish(&c.principal, topic, &publish.payload)
-                    .await;
-                return PublishAclResult::allow();
+                    .await
+                {
+                    Delivery::Done => return PublishAclResult::allow(),
+                    Delivery::Retry => {
+                        tracing::warn!(client_id = %id.client_id, topic, "publish not kept: closing without PUBACK so the client retries");
+                        return PublishAclResult::rejected(
+                            true,
+                            Some("not stored, send again".into()),
+                        );
+                    }
+                }
             }
             Some(_) => "topic not allowed",
             None => "no authenticated principal",
@@ -313,7 +323,9 @@ impl Hooks {
         match principal {
             // Checked at CONNECT already; rmqtt cannot stop a will from this hook.
             Some(p) if p.may_publish(topic) => {
-                self.events.on_publish(&p, topic, &publish.payload).await
+                if self.events.on_publish(&p, topic, &publish.payload).await == Delivery::Retry {
+                    tracing::error!(principal = %p.identity(), topic, "last will not kept");
+                }
             }
             Some(p) => {
                 tracing::error!(principal = %p.identity(), topic, "last will on a topic outside the ACL")

@@ -22,5 +22,5 @@ mod settings;
 pub use auth::{BrokerAuthenticator, ConnectRefusal};
 pub use embedded::EmbeddedBroker;
 pub use error::BrokerError;
-pub use events::BrokerEvents;
+pub use events::{BrokerEvents, Delivery};
 pub use settings::BrokerSettings;

@@ -1,7 +1,7 @@
 //! Feeds the ingestion core from the embedded broker's events.
 use super::{Inbound, IngestCore, IngestOutcome, Source};
 use crate::access::Principal;
-use crate::broker::BrokerEvents;
+use crate::broker::{BrokerEvents, Delivery};
 use app::domain::topics::{ContractTopic, TopicKind};
 use std::sync::Arc;
 
@@ -17,14 +17,14 @@ impl BrokerFeed {
 
 #[async_trait::async_trait]
 impl BrokerEvents for BrokerFeed {
-    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) {
+    async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) -> Delivery {
         let Principal::Device { fleet, device } = principal else {
-            return; // consoles publish commands, which are not telemetry
+            return Delivery::Done; // consoles publish commands, which are not telemetry
         };
         let data_topic = ContractTopic::parse(topic)
             .is_some_and(|t| matches!(t.kind, TopicKind::Telemetry | TopicKind::Status));
         if !data_topic {
-            return; // command replies are handled by the command service
+            return Delivery::Done; // command replies are handled by the command service
         }
         let outcome = self
             .core
@@ -40,10 +40,16 @@ impl BrokerEvents for BrokerFeed {
             .await;
         match outcome {
             IngestOutcome::Rejected(r) => {
-                tracing::debug!(%device, reason = r.reason.as_str(), "message rejected")
+                tracing::debug!(%device, reason = r.reason.as_str(), "message rejected, kept as a dead letter");
+                Delivery::Done
             }
-            IngestOutcome::Failed(e) => tracing::error!(%device, error = %e, "message not stored"),
-            _ => {}
+            IngestOutcome::Failed(e) => {
+                tracing::error!(%device, error = %e, "message not stored");
+                Delivery::Retry
+            }
+            IngestOutcome::Stored | IngestOutcome::Duplicate | IngestOutcome::StatusUpdated => {
+                Delivery::Done
+            }
         }
     }
 
