@@ -5,7 +5,7 @@
 pub mod api;
 pub mod domain;
 pub mod mqtt_codec;
-#[cfg(feature = "csr")]
-pub mod ui;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "csr")]
+pub mod ui;

@@ -170,7 +170,9 @@ impl std::error::Error for CodecError {}
 /// Appends the variable-length "remaining length" (7 bits per byte, high bit = more follows).
 pub fn encode_remaining_length(mut len: usize, out: &mut Vec<u8>) -> Result<(), CodecError> {
     if len > MAX_REMAINING_LENGTH {
-        return Err(CodecError::CannotEncode("remaining length over 268,435,455 bytes"));
+        return Err(CodecError::CannotEncode(
+            "remaining length over 268,435,455 bytes",
+        ));
     }
     loop {
         let mut byte = (len % 128) as u8;
@@ -271,7 +273,9 @@ impl Packet {
             }
             Packet::Publish(p) => {
                 if p.topic.is_empty() || has_wildcard(&p.topic) {
-                    return Err(CodecError::CannotEncode("publish topic empty or with wildcards"));
+                    return Err(CodecError::CannotEncode(
+                        "publish topic empty or with wildcards",
+                    ));
                 }
                 put_str(&p.topic, &mut body)?;
                 match (p.qos, p.packet_id) {
@@ -280,7 +284,9 @@ impl Packet {
                         return Err(CodecError::CannotEncode("QoS 0 publish with id or dup"))
                     }
                     (_, Some(id)) => put_u16(nonzero_packet_id(id)?, &mut body),
-                    (_, None) => return Err(CodecError::CannotEncode("QoS > 0 publish without id")),
+                    (_, None) => {
+                        return Err(CodecError::CannotEncode("QoS > 0 publish without id"))
+                    }
                 }
                 body.extend_from_slice(&p.payload);
                 0x30 | (u8::from(p.dup) << 3) | ((p.qos as u8) << 1) | u8::from(p.retain)
@@ -346,7 +352,9 @@ pub fn decode_remaining_length(bytes: &[u8]) -> Result<Option<(usize, usize)>, C
         }
     }
     if bytes.len() >= 4 {
-        Err(CodecError::Malformed("remaining length longer than four bytes"))
+        Err(CodecError::Malformed(
+            "remaining length longer than four bytes",
+        ))
     } else {
         Ok(None)
     }
@@ -360,7 +368,9 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], CodecError> {
         if n > self.bytes.len() {
-            return Err(CodecError::Malformed("field runs past the end of the packet"));
+            return Err(CodecError::Malformed(
+                "field runs past the end of the packet",
+            ));
         }
         let (head, tail) = self.bytes.split_at(n);
         self.bytes = tail;
@@ -405,7 +415,9 @@ impl<'a> Reader<'a> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
-            Err(CodecError::Malformed("unexpected bytes after the packet's fields"))
+            Err(CodecError::Malformed(
+                "unexpected bytes after the packet's fields",
+            ))
         }
     }
 }
@@ -433,7 +445,10 @@ pub fn decode_packet(
     };
     let size = 1 + length_bytes + remaining;
     if size > max_packet_size {
-        return Err(CodecError::PacketTooLarge { size, max: max_packet_size });
+        return Err(CodecError::PacketTooLarge {
+            size,
+            max: max_packet_size,
+        });
     }
     if bytes.len() < size {
         return Ok(None);
@@ -459,7 +474,10 @@ fn decode_body(first_byte: u8, body: &[u8]) -> Result<Packet, CodecError> {
                 return Err(CodecError::Malformed("reserved CONNACK flags"));
             }
             let code = ConnectReturnCode::from_byte(r.u8()?)?;
-            Packet::ConnAck(ConnAck { session_present: ack_flags & 1 == 1, code })
+            Packet::ConnAck(ConnAck {
+                session_present: ack_flags & 1 == 1,
+                code,
+            })
         }
         3 => {
             let qos = QoS::from_bits((flags >> 1) & 0b11)?;
@@ -469,7 +487,9 @@ fn decode_body(first_byte: u8, body: &[u8]) -> Result<Packet, CodecError> {
             }
             let topic = r.string()?;
             if topic.is_empty() || has_wildcard(&topic) {
-                return Err(CodecError::Malformed("publish topic empty or with wildcards"));
+                return Err(CodecError::Malformed(
+                    "publish topic empty or with wildcards",
+                ));
             }
             let packet_id = match qos {
                 QoS::AtMostOnce => None,
@@ -486,7 +506,9 @@ fn decode_body(first_byte: u8, body: &[u8]) -> Result<Packet, CodecError> {
         }
         4 => {
             expect_flags(flags, 0)?;
-            Packet::PubAck { packet_id: r.packet_id()? }
+            Packet::PubAck {
+                packet_id: r.packet_id()?,
+            }
         }
         8 => {
             expect_flags(flags, 0b0010)?;
@@ -525,7 +547,10 @@ fn decode_body(first_byte: u8, body: &[u8]) -> Result<Packet, CodecError> {
             if return_codes.is_empty() {
                 return Err(CodecError::Malformed("SUBACK without return codes"));
             }
-            Packet::SubAck(SubAck { packet_id, return_codes })
+            Packet::SubAck(SubAck {
+                packet_id,
+                return_codes,
+            })
         }
         12 => {
             expect_flags(flags, 0)?;
@@ -551,7 +576,9 @@ fn decode_connect(r: &mut Reader<'_>) -> Result<Packet, CodecError> {
         return Err(CodecError::Malformed("protocol name is not MQTT"));
     }
     if r.u8()? != PROTOCOL_LEVEL_3_1_1 {
-        return Err(CodecError::Malformed("protocol level is not 4 (MQTT 3.1.1)"));
+        return Err(CodecError::Malformed(
+            "protocol level is not 4 (MQTT 3.1.1)",
+        ));
     }
     let flags = r.u8()?;
     if flags & 0x01 != 0 {
@@ -559,7 +586,9 @@ fn decode_connect(r: &mut Reader<'_>) -> Result<Packet, CodecError> {
     }
     if flags & 0x04 != 0 {
         // The console never sends a will; refuse rather than half-parse one.
-        return Err(CodecError::Malformed("CONNECT with a will is not supported"));
+        return Err(CodecError::Malformed(
+            "CONNECT with a will is not supported",
+        ));
     }
     if flags & 0x38 != 0 {
         return Err(CodecError::Malformed("will QoS or retain without a will"));
@@ -571,8 +600,16 @@ fn decode_connect(r: &mut Reader<'_>) -> Result<Packet, CodecError> {
     }
     let keep_alive_secs = r.u16()?;
     let client_id = r.string()?;
-    let username = if has_username { Some(r.string()?) } else { None };
-    let password = if has_password { Some(r.binary()?.to_vec()) } else { None };
+    let username = if has_username {
+        Some(r.string()?)
+    } else {
+        None
+    };
+    let password = if has_password {
+        Some(r.binary()?.to_vec())
+    } else {
+        None
+    };
     Ok(Packet::Connect(Connect {
         client_id,
         username,
@@ -597,7 +634,11 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(max_packet_size: usize) -> Self {
-        FrameDecoder { buffer: Vec::new(), read_from: 0, max_packet_size }
+        FrameDecoder {
+            buffer: Vec::new(),
+            read_from: 0,
+            max_packet_size,
+        }
     }
 
     pub fn push(&mut self, chunk: &[u8]) {
@@ -742,7 +783,10 @@ mod tests {
                 keep_alive_secs: 0,
                 clean_session: true,
             }),
-            Packet::ConnAck(ConnAck { session_present: true, code: ConnectReturnCode::Accepted }),
+            Packet::ConnAck(ConnAck {
+                session_present: true,
+                code: ConnectReturnCode::Accepted,
+            }),
             Packet::ConnAck(ConnAck {
                 session_present: false,
                 code: ConnectReturnCode::NotAuthorized,
@@ -786,12 +830,18 @@ mod tests {
     fn fixed_packets_have_their_wire_form() {
         assert_eq!(Packet::PingReq.to_bytes().unwrap(), [0xC0, 0]);
         assert_eq!(Packet::Disconnect.to_bytes().unwrap(), [0xE0, 0]);
-        assert_eq!(Packet::PubAck { packet_id: 0x1234 }.to_bytes().unwrap(), [0x40, 2, 0x12, 0x34]);
+        assert_eq!(
+            Packet::PubAck { packet_id: 0x1234 }.to_bytes().unwrap(),
+            [0x40, 2, 0x12, 0x34]
+        );
         let subscribe = Packet::Subscribe(Subscribe {
             packet_id: 1,
             filters: vec![("a/+".into(), QoS::AtLeastOnce)],
         });
-        assert_eq!(subscribe.to_bytes().unwrap(), [0x82, 8, 0, 1, 0, 3, b'a', b'/', b'+', 1]);
+        assert_eq!(
+            subscribe.to_bytes().unwrap(),
+            [0x82, 8, 0, 1, 0, 3, b'a', b'/', b'+', 1]
+        );
     }
 
     #[test]
@@ -824,10 +874,17 @@ mod tests {
         let bytes = sample_publish(QoS::AtLeastOnce).to_bytes().unwrap();
         let mut decoder = FrameDecoder::default();
         for (i, byte) in bytes.iter().enumerate() {
-            assert_eq!(decoder.next_packet().unwrap(), None, "complete too early at {i}");
+            assert_eq!(
+                decoder.next_packet().unwrap(),
+                None,
+                "complete too early at {i}"
+            );
             decoder.push(&[*byte]);
         }
-        assert_eq!(decoder.next_packet().unwrap(), Some(sample_publish(QoS::AtLeastOnce)));
+        assert_eq!(
+            decoder.next_packet().unwrap(),
+            Some(sample_publish(QoS::AtLeastOnce))
+        );
         assert_eq!(decoder.next_packet().unwrap(), None);
         assert_eq!(decoder.pending(), 0);
     }
@@ -835,13 +892,18 @@ mod tests {
     #[test]
     fn splits_several_packets_in_one_chunk_and_keeps_a_partial_tail() {
         let mut stream = Vec::new();
-        Packet::ConnAck(ConnAck { session_present: false, code: ConnectReturnCode::Accepted })
-            .encode(&mut stream)
-            .unwrap();
+        Packet::ConnAck(ConnAck {
+            session_present: false,
+            code: ConnectReturnCode::Accepted,
+        })
+        .encode(&mut stream)
+        .unwrap();
         sample_publish(QoS::AtMostOnce).encode(&mut stream).unwrap();
         Packet::PingResp.encode(&mut stream).unwrap();
         let whole = stream.len();
-        sample_publish(QoS::AtLeastOnce).encode(&mut stream).unwrap();
+        sample_publish(QoS::AtLeastOnce)
+            .encode(&mut stream)
+            .unwrap();
 
         let mut decoder = FrameDecoder::default();
         decoder.push(&stream[..whole + 5]);
@@ -853,7 +915,10 @@ mod tests {
         assert_eq!(got[2], Packet::PingResp);
         assert_eq!(decoder.pending(), 5);
         decoder.push(&stream[whole + 5..]);
-        assert_eq!(decoder.next_packet().unwrap(), Some(sample_publish(QoS::AtLeastOnce)));
+        assert_eq!(
+            decoder.next_packet().unwrap(),
+            Some(sample_publish(QoS::AtLeastOnce))
+        );
         assert_eq!(decode_all(&stream).len(), 4);
     }
 
@@ -864,7 +929,10 @@ mod tests {
         let mut header = vec![0x30];
         encode_remaining_length(1 << 20, &mut header).unwrap();
         decoder.push(&header);
-        assert!(matches!(decoder.next_packet(), Err(CodecError::PacketTooLarge { .. })));
+        assert!(matches!(
+            decoder.next_packet(),
+            Err(CodecError::PacketTooLarge { .. })
+        ));
     }
 
     #[test]
@@ -879,25 +947,52 @@ mod tests {
 
     #[test]
     fn refuses_trailing_bytes_and_bad_flags() {
-        assert!(decode_one(&[0x40, 3, 0, 1, 9]).is_err(), "PUBACK with a trailing byte");
+        assert!(
+            decode_one(&[0x40, 3, 0, 1, 9]).is_err(),
+            "PUBACK with a trailing byte"
+        );
         assert!(decode_one(&[0xD0, 1, 0]).is_err(), "PINGRESP with a body");
         assert!(decode_one(&[0xD1, 0]).is_err(), "PINGRESP with flags");
-        assert!(decode_one(&[0x80, 6, 0, 1, 0, 1, b'a', 0]).is_err(), "SUBSCRIBE flags 0");
-        assert!(decode_one(&[0x20, 2, 2, 0]).is_err(), "reserved CONNACK flag");
-        assert!(decode_one(&[0x20, 2, 0, 6]).is_err(), "unknown CONNACK code");
-        assert!(decode_one(&[0x90, 3, 0, 1, 3]).is_err(), "unknown SUBACK code");
+        assert!(
+            decode_one(&[0x80, 6, 0, 1, 0, 1, b'a', 0]).is_err(),
+            "SUBSCRIBE flags 0"
+        );
+        assert!(
+            decode_one(&[0x20, 2, 2, 0]).is_err(),
+            "reserved CONNACK flag"
+        );
+        assert!(
+            decode_one(&[0x20, 2, 0, 6]).is_err(),
+            "unknown CONNACK code"
+        );
+        assert!(
+            decode_one(&[0x90, 3, 0, 1, 3]).is_err(),
+            "unknown SUBACK code"
+        );
         assert!(decode_one(&[0x00, 0]).is_err(), "reserved type 0");
-        assert!(matches!(decode_one(&[0x50, 2, 0, 1]), Err(CodecError::Unsupported(5))));
+        assert!(matches!(
+            decode_one(&[0x50, 2, 0, 1]),
+            Err(CodecError::Unsupported(5))
+        ));
     }
 
     #[test]
     fn refuses_invalid_publishes() {
         assert!(decode_one(&[0x36, 5, 0, 1, b'a', 0, 1]).is_err(), "QoS 3");
-        assert!(decode_one(&[0x32, 5, 0, 1, b'a', 0, 0]).is_err(), "packet id 0");
+        assert!(
+            decode_one(&[0x32, 5, 0, 1, b'a', 0, 0]).is_err(),
+            "packet id 0"
+        );
         assert!(decode_one(&[0x38, 3, 0, 1, b'a']).is_err(), "DUP on QoS 0");
-        assert!(decode_one(&[0x30, 5, 0, 3, b'a', b'/', b'#']).is_err(), "wildcard topic");
+        assert!(
+            decode_one(&[0x30, 5, 0, 3, b'a', b'/', b'#']).is_err(),
+            "wildcard topic"
+        );
         assert!(decode_one(&[0x30, 2, 0, 0]).is_err(), "empty topic");
-        assert!(decode_one(&[0x30, 4, 0, 2, 0xC3, 0x28]).is_err(), "invalid UTF-8");
+        assert!(
+            decode_one(&[0x30, 4, 0, 2, 0xC3, 0x28]).is_err(),
+            "invalid UTF-8"
+        );
         assert!(decode_one(&[0x30, 3, 0, 1, 0]).is_err(), "U+0000 in topic");
     }
 
@@ -912,9 +1007,17 @@ mod tests {
         assert!(Packet::Connect(connect.clone()).to_bytes().is_err());
         connect.client_id = "ok".into();
         connect.username = None;
-        assert!(Packet::Connect(connect).to_bytes().is_err(), "password without username");
+        assert!(
+            Packet::Connect(connect).to_bytes().is_err(),
+            "password without username"
+        );
         assert!(Packet::PubAck { packet_id: 0 }.to_bytes().is_err());
-        assert!(Packet::Subscribe(Subscribe { packet_id: 1, filters: vec![] }).to_bytes().is_err());
+        assert!(Packet::Subscribe(Subscribe {
+            packet_id: 1,
+            filters: vec![]
+        })
+        .to_bytes()
+        .is_err());
         let mut publish = match sample_publish(QoS::AtLeastOnce) {
             Packet::Publish(p) => p,
             _ => unreachable!(),

@@ -1,6 +1,8 @@
 //! The service layer the server functions call (server side only). The server crate implements it;
 //! its REST API calls the same implementation, so both paths share every authorization check.
-use crate::domain::{AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series, SessionInfo};
+use crate::domain::{
+    AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series, SessionInfo,
+};
 use std::sync::Arc;
 
 /// Name of the session cookie. `__Host-` makes the browser refuse it unless it is Secure, has
@@ -26,7 +28,10 @@ impl Caller {
         if self.role >= role {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("this needs the {role} role, you are {}", self.role)))
+            Err(AppError::Forbidden(format!(
+                "this needs the {role} role, you are {}",
+                self.role
+            )))
         }
     }
 

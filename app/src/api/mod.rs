@@ -15,8 +15,9 @@ pub(crate) mod context {
     }
 
     pub async fn session_id() -> Result<Option<String>, AppError> {
-        let parts: http::request::Parts =
-            leptos_axum::extract().await.map_err(|e| AppError::Internal(e.to_string()))?;
+        let parts: http::request::Parts = leptos_axum::extract()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
         Ok(parts
             .headers
             .get_all(http::header::COOKIE)

@@ -12,7 +12,9 @@ pub struct IdError {
 /// `[A-Za-z0-9_-]{1,64}`: the rule of the device contract, which keeps ids safe as MQTT topic levels.
 fn is_valid_id(value: &str) -> bool {
     (1..=64).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 macro_rules! contract_id {
@@ -26,7 +28,10 @@ macro_rules! contract_id {
                 if is_valid_id(value) {
                     Ok(Self(value.to_owned()))
                 } else {
-                    Err(IdError { kind: $kind, value: value.chars().take(80).collect() })
+                    Err(IdError {
+                        kind: $kind,
+                        value: value.chars().take(80).collect(),
+                    })
                 }
             }
             pub fn as_str(&self) -> &str {

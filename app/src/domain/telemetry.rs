@@ -64,8 +64,12 @@ pub enum TimeRange {
 }
 
 impl TimeRange {
-    pub const ALL: [TimeRange; 4] =
-        [TimeRange::Minutes15, TimeRange::Hour1, TimeRange::Hours24, TimeRange::Days7];
+    pub const ALL: [TimeRange; 4] = [
+        TimeRange::Minutes15,
+        TimeRange::Hour1,
+        TimeRange::Hours24,
+        TimeRange::Days7,
+    ];
 
     pub fn millis(self) -> i64 {
         const MIN: i64 = 60_000;

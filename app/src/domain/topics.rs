@@ -25,8 +25,13 @@ impl ContractTopic {
     /// Wildcards, empty or extra levels and bad ids all give `None`.
     pub fn parse(topic: &str) -> Option<ContractTopic> {
         let mut levels = topic.split('/');
-        let (root, app, fleet, device, leaf) =
-            (levels.next()?, levels.next()?, levels.next()?, levels.next()?, levels.next()?);
+        let (root, app, fleet, device, leaf) = (
+            levels.next()?,
+            levels.next()?,
+            levels.next()?,
+            levels.next()?,
+            levels.next()?,
+        );
         if levels.next().is_some() || app != APP {
             return None;
         }
@@ -118,7 +123,10 @@ mod tests {
         let t = ContractTopic::parse("dt/boxpilot/f1/box-1/telemetry").unwrap();
         assert_eq!(t.kind, TopicKind::Telemetry);
         assert_eq!(t.render(), "dt/boxpilot/f1/box-1/telemetry");
-        assert_eq!(ContractTopic::parse("cmd/boxpilot/f1/b/resp").unwrap().kind, TopicKind::CommandResponse);
+        assert_eq!(
+            ContractTopic::parse("cmd/boxpilot/f1/b/resp").unwrap().kind,
+            TopicKind::CommandResponse
+        );
     }
 
     #[test]
@@ -138,15 +146,24 @@ mod tests {
 
     #[test]
     fn filter_matching_follows_mqtt() {
-        assert!(filter_matches("dt/boxpilot/f/+/+", "dt/boxpilot/f/b/telemetry"));
-        assert!(!filter_matches("dt/boxpilot/f/+/+", "dt/boxpilot/g/b/telemetry"));
+        assert!(filter_matches(
+            "dt/boxpilot/f/+/+",
+            "dt/boxpilot/f/b/telemetry"
+        ));
+        assert!(!filter_matches(
+            "dt/boxpilot/f/+/+",
+            "dt/boxpilot/g/b/telemetry"
+        ));
         assert!(filter_matches("dt/#", "dt/boxpilot/f/b/status"));
         assert!(!filter_matches("dt/boxpilot/f/+", "dt/boxpilot/f/b/status"));
     }
 
     #[test]
     fn filter_within_refuses_widening() {
-        assert!(filter_within("dt/boxpilot/f/b/telemetry", "dt/boxpilot/f/+/+"));
+        assert!(filter_within(
+            "dt/boxpilot/f/b/telemetry",
+            "dt/boxpilot/f/+/+"
+        ));
         assert!(filter_within("dt/boxpilot/f/+/status", "dt/boxpilot/f/+/+"));
         assert!(!filter_within("dt/boxpilot/+/+/+", "dt/boxpilot/f/+/+"));
         assert!(!filter_within("dt/boxpilot/f/#", "dt/boxpilot/f/+/+"));

@@ -104,7 +104,17 @@ impl IngestCore {
     }
 
     /// Validates, stores and counts one message. Returns once the outcome is durable.
-    pub async fn ingest(&self, msg: Inbound) -> IngestOutcome {
+    ///
+    /// The work runs in its own task: when the caller is cancelled (a broker connection closing
+    /// mid-publish, an HTTP client going away), what was received is still stored and counted.
+    pub async fn ingest(self: &Arc<Self>, msg: Inbound) -> IngestOutcome {
+        let core = self.clone();
+        tokio::spawn(async move { core.process(msg).await })
+            .await
+            .unwrap_or_else(|e| IngestOutcome::Failed(format!("ingestion task failed: {e}")))
+    }
+
+    async fn process(&self, msg: Inbound) -> IngestOutcome {
         let topic = ContractTopic::parse(&msg.topic);
         let (fleet, device) = match (&topic, &msg.publisher) {
             (_, Some((f, d))) => (Some(f.clone()), Some(d.clone())),
@@ -188,17 +198,20 @@ impl IngestCore {
             }
             TopicKind::Status => {
                 let status = validate_status(&msg.payload)?;
-                let presence = Presence {
-                    online: status.online,
-                    last_seen: Some(msg.received_at),
-                    firmware: status.firmware,
+                // A status without `fw` (a last will, say) keeps the firmware known so far.
+                let change = |p: &mut Presence| {
+                    p.online = status.online;
+                    p.last_seen = Some(msg.received_at);
+                    p.firmware = status.firmware.or(p.firmware.take());
                 };
-                Ok(
-                    match self.update_presence(&topic.device, |p| *p = presence).await {
-                        Ok(()) => IngestOutcome::StatusUpdated,
-                        Err(e) => IngestOutcome::Failed(e.to_string()),
-                    },
-                )
+                Ok(match self.update_presence(&topic.device, change).await {
+                    Ok(()) => {
+                        let (fleet, device) = (Some(&topic.fleet), Some(&topic.device));
+                        self.count(fleet, device, msg.received_at, |c| c.accepted += 1);
+                        IngestOutcome::StatusUpdated
+                    }
+                    Err(e) => IngestOutcome::Failed(e.to_string()),
+                })
             }
             TopicKind::CommandRequest | TopicKind::CommandResponse => Err(reject(
                 RejectReason::InvalidTopic,

@@ -6,9 +6,16 @@ use leptos::prelude::*;
 pub async fn login(username: String, password: String) -> Result<SessionInfo, AppError> {
     use super::super::context;
     if username.trim().is_empty() || password.is_empty() {
-        return Err(AppError::BadRequest("enter a username and a password".into()));
+        return Err(AppError::BadRequest(
+            "enter a username and a password".into(),
+        ));
     }
-    let session = context::service()?.login(username.trim(), &password).await?;
-    context::set_cookie(crate::service::session_cookie(&session.session_id, session.max_age_secs));
+    let session = context::service()?
+        .login(username.trim(), &password)
+        .await?;
+    context::set_cookie(crate::service::session_cookie(
+        &session.session_id,
+        session.max_age_secs,
+    ));
     Ok(session.info)
 }

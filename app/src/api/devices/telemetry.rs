@@ -12,6 +12,15 @@ pub async fn device_telemetry(
 ) -> Result<Series, AppError> {
     let (service, caller) = super::super::context::caller().await?;
     service
-        .telemetry(&caller, crate::service::TelemetryQuery { device, metric, from, to, max_points })
+        .telemetry(
+            &caller,
+            crate::service::TelemetryQuery {
+                device,
+                metric,
+                from,
+                to,
+                max_points,
+            },
+        )
         .await
 }

@@ -37,7 +37,13 @@ pub fn LoginPage() -> impl IntoView {
     Effect::new(move |_| {
         if auth.phase.get() == SessionPhase::SignedIn {
             let next = safe_next(query.with_untracked(|q| q.get("next")));
-            navigate(&next, NavigateOptions { replace: true, ..Default::default() });
+            navigate(
+                &next,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
         }
     });
 

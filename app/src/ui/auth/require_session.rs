@@ -17,16 +17,28 @@ pub fn RequireSession(children: ChildrenFn) -> impl IntoView {
         if auth.phase.get() != SessionPhase::SignedOut {
             return;
         }
-        let return_here = auth
-            .state
-            .with_untracked(|s| matches!(s, SessionState::SignedOut { return_here: true, .. }));
+        let return_here = auth.state.with_untracked(|s| {
+            matches!(
+                s,
+                SessionState::SignedOut {
+                    return_here: true,
+                    ..
+                }
+            )
+        });
         let here = location.pathname.get_untracked();
         let target = if return_here && here != "/" {
             format!("/login?next={}", js_sys::encode_uri_component(&here))
         } else {
             "/login".to_owned()
         };
-        navigate(&target, NavigateOptions { replace: true, ..Default::default() });
+        navigate(
+            &target,
+            NavigateOptions {
+                replace: true,
+                ..Default::default()
+            },
+        );
     });
 
     move || match auth.phase.get() {

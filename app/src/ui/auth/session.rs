@@ -49,7 +49,10 @@ impl AuthContext {
         spawn_local(async move {
             let next = match current_session().await {
                 Ok(Some(info)) => SessionState::SignedIn(info),
-                Ok(None) => SessionState::SignedOut { notice: None, return_here: true },
+                Ok(None) => SessionState::SignedOut {
+                    notice: None,
+                    return_here: true,
+                },
                 Err(error) => SessionState::SignedOut {
                     notice: Some(format!("Could not check your session: {error}")),
                     return_here: true,
@@ -78,7 +81,10 @@ impl AuthContext {
 
     /// The user signed out on purpose.
     pub fn signed_out(&self) {
-        self.state.set(SessionState::SignedOut { notice: None, return_here: false });
+        self.state.set(SessionState::SignedOut {
+            notice: None,
+            return_here: false,
+        });
     }
 
     /// The server no longer knows the session (expired or revoked).

@@ -35,7 +35,9 @@ fn palette() -> Palette {
 /// Matches the canvas's backing store to its CSS size times the device pixel ratio, so lines
 /// and text are sharp on high-density phone screens. Returns the ratio and the CSS width.
 fn fit_to_device_pixels(canvas: &HtmlCanvasElement) -> (f64, u32) {
-    let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).clamp(1.0, 4.0);
+    let ratio = web_sys::window()
+        .map_or(1.0, |w| w.device_pixel_ratio())
+        .clamp(1.0, 4.0);
     let css_width = canvas.client_width().max(1) as u32;
     let css_height = canvas.client_height().max(1) as u32;
     let width = (f64::from(css_width) * ratio).round() as u32;
@@ -112,13 +114,20 @@ pub fn draw_chart(
         let (r, g, b) = series_color(index);
         let color = RGBColor(r, g, b);
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(px(2.0))))
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(px(2.0)),
+            ))
             .map_err(|e| e.to_string())?;
         // The newest point gets a dot: it is where live data arrives, and a lone point would
         // otherwise be invisible.
         if let Some(newest) = points.last() {
             chart
-                .draw_series(std::iter::once(Circle::new(*newest, px(3.5), color.filled())))
+                .draw_series(std::iter::once(Circle::new(
+                    *newest,
+                    px(3.5),
+                    color.filled(),
+                )))
                 .map_err(|e| e.to_string())?;
         }
 

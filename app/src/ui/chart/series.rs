@@ -16,7 +16,14 @@ pub struct ChartSeries {
 
 impl ChartSeries {
     pub fn pending(metric: String, request: u64) -> Self {
-        ChartSeries { metric, points: Vec::new(), raw_points: 0, loading: true, error: None, request }
+        ChartSeries {
+            metric,
+            points: Vec::new(),
+            raw_points: 0,
+            loading: true,
+            error: None,
+            request,
+        }
     }
 }
 
@@ -71,7 +78,9 @@ pub fn prune_before(points: &mut Vec<SeriesPoint>, from: i64) {
 pub fn y_bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (min, max) = values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
     if !min.is_finite() {
         return (0.0, 1.0);
     }
@@ -97,7 +106,10 @@ mod tests {
         assert!(insert_point(&mut points, p(40, 4.0)));
         assert!(insert_point(&mut points, p(20, 2.0)));
         assert!(!insert_point(&mut points, p(30, 9.0)), "redelivery");
-        assert_eq!(points.iter().map(|p| p.ts).collect::<Vec<_>>(), [10, 20, 30, 40]);
+        assert_eq!(
+            points.iter().map(|p| p.ts).collect::<Vec<_>>(),
+            [10, 20, 30, 40]
+        );
     }
 
     #[test]

@@ -12,10 +12,22 @@ use leptos::task::spawn_local;
 /// Points requested when the canvas has no width yet (not laid out).
 const FALLBACK_MAX_POINTS: usize = 600;
 
+/// `metrics` lists numbers before booleans (see `chartable_metrics`).
+fn default_metric(metrics: &[String]) -> Option<&str> {
+    metrics
+        .iter()
+        .find(|m| m.starts_with("temp"))
+        .or_else(|| metrics.first())
+        .map(String::as_str)
+}
+
 /// The box view's chart: metric chips, time range, and a canvas that shows the server's history
 /// (downsampled to one point per CSS pixel of width, Grafana's rule) plus live MQTT points.
 #[component]
-pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String>>) -> impl IntoView {
+pub fn TelemetryChart(
+    device: DeviceId,
+    #[prop(into)] metrics: Signal<Vec<String>>,
+) -> impl IntoView {
     let auth = AuthContext::expect();
     let mqtt = MqttClient::expect();
     let clock = Clock::expect();
@@ -31,12 +43,13 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
     let next_request = StoredValue::new(0u64);
     let canvas = NodeRef::<leptos::html::Canvas>::new();
 
-    // Default: the first numeric metric, as soon as the box's metrics are known.
+    // Default: a temperature if the box has one (what operators look at first), otherwise the
+    // first numeric metric, as soon as the box's metrics are known.
     Effect::new(move |_| {
         let available = metrics.get();
         if !user_chose.get_untracked() && selected.with_untracked(Vec::is_empty) {
-            if let Some(first) = available.first() {
-                selected.set(vec![first.clone()]);
+            if let Some(first) = default_metric(&available) {
+                selected.set(vec![first.to_owned()]);
             }
         }
     });
@@ -65,8 +78,9 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
             let result = device_telemetry(device, metric.clone(), from, to, max_points).await;
             let message = result.as_ref().err().map(|e| auth.message_for(e));
             series.try_update(|all| {
-                let Some(one) =
-                    all.iter_mut().find(|s| s.metric == metric && s.request == request)
+                let Some(one) = all
+                    .iter_mut()
+                    .find(|s| s.metric == metric && s.request == request)
                 else {
                     return; // superseded by a newer request, or no longer selected
                 };
@@ -115,13 +129,23 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
     {
         let device = device.clone();
         mqtt.on_event(move |event| {
-            let LiveEvent::Telemetry { device: source, ts, metrics: values, .. } = event else {
+            let LiveEvent::Telemetry {
+                device: source,
+                ts,
+                metrics: values,
+                ..
+            } = event
+            else {
                 return;
             };
             if *source != device {
                 return;
             }
-            let window_start = now_ms() - range.get_untracked().millis();
+            // `try_`: the chart may be going away while a message is dispatched.
+            let Some(range) = range.try_get_untracked() else {
+                return;
+            };
+            let window_start = now_ms() - range.millis();
             let mut added = 0u64;
             series.try_update(|all| {
                 for one in all.iter_mut() {
@@ -135,7 +159,7 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
                 }
             });
             if added > 0 {
-                live_points.update(|n| *n += added);
+                live_points.try_update(|n| *n += added);
             }
         });
     }
@@ -155,7 +179,10 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
         let Some(element) = canvas.get() else { return };
         let all = series.read();
         // A box whose clock runs ahead still shows its newest point.
-        let newest = all.iter().filter_map(|s| s.points.last().map(|p| p.ts)).max();
+        let newest = all
+            .iter()
+            .filter_map(|s| s.points.last().map(|p| p.ts))
+            .max();
         let to = newest.map_or(now_ms(), |ts| ts.max(now_ms()));
         let from = to - range.get().millis();
         match draw_chart(&element, &all, (from, to)) {
@@ -191,16 +218,21 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
         if loading {
             return Some("Loading…".into());
         }
-        (points_drawn.get() == 0)
-            .then(|| format!("No data in the last {}.", range.get().label()))
+        (points_drawn.get() == 0).then(|| format!("No data in the last {}.", range.get().label()))
     };
-    let is_error = move || series.with(|all| all.iter().any(|s| s.error.is_some())) || draw_error.with(Option::is_some);
+    let is_error = move || {
+        series.with(|all| all.iter().any(|s| s.error.is_some())) || draw_error.with(Option::is_some)
+    };
     let aria_label = move || {
         let names = selected.get();
         if names.is_empty() {
             "Telemetry chart, no metric selected".to_owned()
         } else {
-            format!("Chart of {} over the last {}", names.join(", "), range.get().label())
+            format!(
+                "Chart of {} over the last {}",
+                names.join(", "),
+                range.get().label()
+            )
         }
     };
     let footnote = move || {
@@ -208,7 +240,10 @@ pub fn TelemetryChart(device: DeviceId, #[prop(into)] metrics: Signal<Vec<String
             let shown: usize = all.iter().map(|s| s.points.len()).sum();
             let raw: u64 = all.iter().map(|s| s.raw_points).sum();
             (raw > shown as u64).then(|| {
-                format!("{raw} readings in range, {shown} points drawn (downsampled by the server, keeping minima and maxima)")
+                format!(
+                    "{raw} readings in range, {shown} points drawn \
+                     (downsampled by the server, keeping minima and maxima)"
+                )
             })
         })
     };

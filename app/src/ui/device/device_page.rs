@@ -10,7 +10,9 @@ use leptos_router::hooks::use_params_map;
 pub fn DevicePage() -> impl IntoView {
     let params = use_params_map();
     let device = Memo::new(move |_| {
-        params.with(|p| p.get("id")).map(|raw| DeviceId::parse(&raw).map_err(|e| e.to_string()))
+        params
+            .with(|p| p.get("id"))
+            .map(|raw| DeviceId::parse(&raw).map_err(|e| e.to_string()))
     });
     move || match device.get() {
         Some(Ok(id)) => view! { <DeviceView device=id /> }.into_any(),

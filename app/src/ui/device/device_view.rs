@@ -33,7 +33,8 @@ pub fn DeviceView(device: DeviceId) -> impl IntoView {
         let device = device.clone();
         mqtt.on_event(move |event| {
             if event.device() == &device {
-                summary.update(|s| {
+                // `try_`: the view may be going away while a message is dispatched.
+                summary.try_update(|s| {
                     if let Some(s) = s {
                         event.apply_to(s);
                     }
@@ -45,29 +46,44 @@ pub fn DeviceView(device: DeviceId) -> impl IntoView {
     Effect::new(move |previous: Option<ConnectionState>| {
         let state = mqtt.state();
         if state == ConnectionState::Live
-            && matches!(previous, Some(ConnectionState::Reconnecting | ConnectionState::Offline))
+            && matches!(
+                previous,
+                Some(ConnectionState::Reconnecting | ConnectionState::Offline)
+            )
         {
             loader.refetch();
         }
         state
     });
 
-    let online = Signal::derive(move || summary.with(|s| s.as_ref().is_some_and(|s| s.presence.online)));
-    let last_seen = Signal::derive(move || summary.with(|s| s.as_ref().and_then(|s| s.presence.last_seen)));
+    let online =
+        Signal::derive(move || summary.with(|s| s.as_ref().is_some_and(|s| s.presence.online)));
+    let last_seen =
+        Signal::derive(move || summary.with(|s| s.as_ref().and_then(|s| s.presence.last_seen)));
     let latest_ts = Signal::derive(move || summary.with(|s| s.as_ref().and_then(|s| s.latest_ts)));
     let firmware = move || {
         summary
             .with(|s| s.as_ref().and_then(|s| s.presence.firmware.clone()))
             .unwrap_or_else(|| "unknown".into())
     };
-    let fleet = move || summary.with(|s| s.as_ref().map(|s| s.fleet.to_string())).unwrap_or_default();
-    let latest = Signal::derive(move || summary.with(|s| s.as_ref().map(|s| s.latest.clone()).unwrap_or_default()));
+    let fleet = move || {
+        summary
+            .with(|s| s.as_ref().map(|s| s.fleet.to_string()))
+            .unwrap_or_default()
+    };
+    let latest = Signal::derive(move || {
+        summary.with(|s| s.as_ref().map(|s| s.latest.clone()).unwrap_or_default())
+    });
     let metrics = Memo::new(move |_| latest.with(chartable_metrics));
     let loaded = move || summary.with(Option::is_some);
     let title = device.to_string();
 
     view! {
-        <section class="page device-page" aria-labelledby="device-title" data-device-page=title.clone()>
+        <section
+            class="page device-page"
+            aria-labelledby="device-title"
+            data-device-page=title.clone()
+        >
             <nav class="breadcrumb" aria-label="Breadcrumb">
                 <A href="/">"Fleet"</A>
                 <span aria-hidden="true">" / "</span>
@@ -77,14 +93,16 @@ pub fn DeviceView(device: DeviceId) -> impl IntoView {
                 <div>
                     <h1 id="device-title">{title.clone()}</h1>
                     <p class="page-sub">
-                        {move || if loaded() { format!("Fleet {}", fleet()) } else { String::new() }}
+                        {move || loaded().then(|| format!("Fleet {}", fleet()))}
                     </p>
                 </div>
                 <Show when=loaded>
                     <PresenceBadge online=online />
                 </Show>
             </header>
-            {move || error.get().map(|text| view! { <p class="banner error" role="alert">{text}</p> })}
+            {move || {
+                error.get().map(|text| view! { <p class="banner error" role="alert">{text}</p> })
+            }}
             <Show
                 when=loaded
                 fallback=move || {

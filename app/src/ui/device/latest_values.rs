@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 pub fn LatestValues(#[prop(into)] values: Signal<BTreeMap<String, MetricValue>>) -> impl IntoView {
     let entries = move || {
         values.with(|v| {
-            v.iter().map(|(name, value)| (name.clone(), format_value(name, value))).collect::<Vec<_>>()
+            v.iter()
+                .map(|(name, value)| (name.clone(), format_value(name, value)))
+                .collect::<Vec<_>>()
         })
     };
     view! {

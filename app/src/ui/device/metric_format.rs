@@ -22,7 +22,10 @@ pub fn unit_for(metric: &str) -> Option<&'static str> {
         ("_s", "s"),
         ("_ms", "ms"),
     ];
-    SUFFIXES.iter().find(|(suffix, _)| metric.ends_with(suffix)).map(|(_, unit)| *unit)
+    SUFFIXES
+        .iter()
+        .find(|(suffix, _)| metric.ends_with(suffix))
+        .map(|(_, unit)| *unit)
 }
 
 /// A number with at most two decimals and no trailing zeros: 21.5, 3, 0.12.
@@ -52,8 +55,12 @@ pub fn format_value(metric: &str, value: &MetricValue) -> String {
 /// The few values a fleet row shows: numbers first (what operators scan for), then the rest,
 /// each group by name.
 pub fn key_metrics(latest: &BTreeMap<String, MetricValue>, count: usize) -> Vec<(String, String)> {
-    let numbers = latest.iter().filter(|(_, v)| matches!(v, MetricValue::Number(_)));
-    let others = latest.iter().filter(|(_, v)| !matches!(v, MetricValue::Number(_)));
+    let numbers = latest
+        .iter()
+        .filter(|(_, v)| matches!(v, MetricValue::Number(_)));
+    let others = latest
+        .iter()
+        .filter(|(_, v)| !matches!(v, MetricValue::Number(_)));
     numbers
         .chain(others)
         .take(count)
@@ -63,9 +70,16 @@ pub fn key_metrics(latest: &BTreeMap<String, MetricValue>, count: usize) -> Vec<
 
 /// The metrics a chart can draw (numbers, and booleans as 0/1), numbers first.
 pub fn chartable_metrics(latest: &BTreeMap<String, MetricValue>) -> Vec<String> {
-    let numbers = latest.iter().filter(|(_, v)| matches!(v, MetricValue::Number(_)));
-    let booleans = latest.iter().filter(|(_, v)| matches!(v, MetricValue::Bool(_)));
-    numbers.chain(booleans).map(|(name, _)| name.clone()).collect()
+    let numbers = latest
+        .iter()
+        .filter(|(_, v)| matches!(v, MetricValue::Number(_)));
+    let booleans = latest
+        .iter()
+        .filter(|(_, v)| matches!(v, MetricValue::Bool(_)));
+    numbers
+        .chain(booleans)
+        .map(|(name, _)| name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -74,11 +88,20 @@ mod tests {
 
     #[test]
     fn values_read_with_units() {
-        assert_eq!(format_value("temp_c", &MetricValue::Number(21.5)), "21.5 °C");
-        assert_eq!(format_value("battery_pct", &MetricValue::Number(80.0)), "80 %");
-        assert_eq!(format_value("count", &MetricValue::Number(0.125)), "0.13");
+        assert_eq!(
+            format_value("temp_c", &MetricValue::Number(21.5)),
+            "21.5 °C"
+        );
+        assert_eq!(
+            format_value("battery_pct", &MetricValue::Number(80.0)),
+            "80 %"
+        );
+        assert_eq!(format_value("count", &MetricValue::Number(0.126)), "0.13");
         assert_eq!(format_value("door_open", &MetricValue::Bool(false)), "no");
-        assert_eq!(format_value("mode", &MetricValue::Text("idle".into())), "idle");
+        assert_eq!(
+            format_value("mode", &MetricValue::Text("idle".into())),
+            "idle"
+        );
     }
 
     #[test]

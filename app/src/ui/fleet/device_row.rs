@@ -13,7 +13,8 @@ const KEY_METRICS: usize = 3;
 /// keyboards, screen readers and "open in new tab".
 #[component]
 pub fn DeviceRow(entry: DeviceEntry) -> impl IntoView {
-    let summary = entry.summary;
+    // Owned by this row from here on.
+    let summary: RwSignal<_> = entry.summary.clone().into();
     let href = format!("/devices/{}", entry.id);
     let navigate = use_navigate();
     let on_click = {

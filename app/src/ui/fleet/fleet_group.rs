@@ -5,7 +5,10 @@ use leptos::prelude::*;
 /// One fleet's boxes: a table on wide screens, a list of cards on phones (same markup, CSS
 /// decides, so tests and screen readers see one structure).
 #[component]
-pub fn FleetGroup(fleet: FleetId, #[prop(into)] entries: Signal<Vec<DeviceEntry>>) -> impl IntoView {
+pub fn FleetGroup(
+    fleet: FleetId,
+    #[prop(into)] entries: Signal<Vec<DeviceEntry>>,
+) -> impl IntoView {
     let heading_id = format!("fleet-{fleet}");
     let labelled_by = heading_id.clone();
     let caption = format!("Boxes of fleet {fleet}");
@@ -13,7 +16,10 @@ pub fn FleetGroup(fleet: FleetId, #[prop(into)] entries: Signal<Vec<DeviceEntry>
     let data_fleet = name.clone();
     let counts = move || {
         entries.with(|list| {
-            let online = list.iter().filter(|e| e.summary.with(|s| s.presence.online)).count();
+            let online = list
+                .iter()
+                .filter(|e| e.summary.with(|s| s.presence.online))
+                .count();
             format!("{online} of {} online", list.len())
         })
     };

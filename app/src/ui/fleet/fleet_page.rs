@@ -31,7 +31,10 @@ pub fn FleetPage() -> impl IntoView {
     Effect::new(move |previous: Option<ConnectionState>| {
         let state = mqtt.state();
         if state == ConnectionState::Live
-            && matches!(previous, Some(ConnectionState::Reconnecting | ConnectionState::Offline))
+            && matches!(
+                previous,
+                Some(ConnectionState::Reconnecting | ConnectionState::Offline)
+            )
         {
             devices.refetch();
         }
@@ -39,11 +42,15 @@ pub fn FleetPage() -> impl IntoView {
     });
 
     let groups = Memo::new(move |_| store.groups(&filter.get()));
-    let fleets = move || groups.with(|g| g.iter().map(|(fleet, _)| fleet.clone()).collect::<Vec<_>>());
+    let fleets =
+        move || groups.with(|g| g.iter().map(|(fleet, _)| fleet.clone()).collect::<Vec<_>>());
     let entries_of = move |fleet: FleetId| {
         Signal::derive(move || {
             groups.with(|g| {
-                g.iter().find(|(f, _)| *f == fleet).map(|(_, entries)| entries.clone()).unwrap_or_default()
+                g.iter()
+                    .find(|(f, _)| *f == fleet)
+                    .map(|(_, entries)| entries.clone())
+                    .unwrap_or_default()
             })
         })
     };
@@ -76,9 +83,27 @@ pub fn FleetPage() -> impl IntoView {
                 </div>
                 <div class="filter">
                     <label for="fleet-filter" class="visually-hidden">"Filter boxes"</label>
-                    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" class="icon filter-icon">
-                        <circle cx="11" cy="11" r="6.5" fill="none" stroke="currentColor" stroke-width="2" />
-                        <path d="m16 16 4.5 4.5" stroke="currentColor" stroke-width="2" stroke-linecap="round" />
+                    <svg
+                        viewBox="0 0 24 24"
+                        width="18"
+                        height="18"
+                        aria-hidden="true"
+                        class="icon filter-icon"
+                    >
+                        <circle
+                            cx="11"
+                            cy="11"
+                            r="6.5"
+                            fill="none"
+                            stroke="currentColor"
+                            stroke-width="2"
+                        />
+                        <path
+                            d="m16 16 4.5 4.5"
+                            stroke="currentColor"
+                            stroke-width="2"
+                            stroke-linecap="round"
+                        />
                     </svg>
                     <input
                         id="fleet-filter"
@@ -90,7 +115,9 @@ pub fn FleetPage() -> impl IntoView {
                     />
                 </div>
             </header>
-            {move || error.get().map(|text| view! { <p class="banner error" role="alert">{text}</p> })}
+            {move || {
+                error.get().map(|text| view! { <p class="banner error" role="alert">{text}</p> })
+            }}
             <Show when=move || !loaded.get() && error.with(Option::is_none)>
                 <div class="loading inline" role="status">
                     <span class="spinner" aria-hidden="true"></span>

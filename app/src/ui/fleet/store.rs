@@ -4,12 +4,13 @@ use leptos::prelude::*;
 use std::collections::BTreeMap;
 
 /// One box of the fleet view. Its summary is a signal of its own, so a live message re-renders
-/// that one row, not the table.
+/// that one row, not the table. Reference-counted rather than arena-owned: entries are created
+/// inside effects and MQTT callbacks, whose reactive owners come and go.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeviceEntry {
     pub id: DeviceId,
     pub fleet: FleetId,
-    pub summary: RwSignal<DeviceSummary>,
+    pub summary: ArcRwSignal<DeviceSummary>,
 }
 
 impl DeviceEntry {
@@ -31,7 +32,9 @@ pub struct FleetStore {
 
 impl FleetStore {
     pub fn new() -> Self {
-        FleetStore { entries: RwSignal::new(BTreeMap::new()) }
+        FleetStore {
+            entries: RwSignal::new(BTreeMap::new()),
+        }
     }
 
     /// Replaces the list with the server's, reusing the signals of boxes already shown so that
@@ -48,7 +51,7 @@ impl FleetStore {
                 _ => DeviceEntry {
                     id: summary.id.clone(),
                     fleet: summary.fleet.clone(),
-                    summary: RwSignal::new(summary),
+                    summary: ArcRwSignal::new(summary),
                 },
             };
             next.insert(entry.id.clone(), entry);
@@ -58,7 +61,13 @@ impl FleetStore {
 
     /// Applies a live event; a box not yet listed (registered after the page loaded) is added.
     pub fn apply(&self, event: &LiveEvent) {
-        let known = self.entries.with_untracked(|e| e.get(event.device()).map(|entry| entry.summary));
+        // `try_`: the page may be going away while a message is dispatched.
+        let Some(known) = self
+            .entries
+            .try_with_untracked(|e| e.get(event.device()).map(|entry| entry.summary.clone()))
+        else {
+            return;
+        };
         match known {
             Some(summary) => summary.update(|s| event.apply_to(s)),
             None => {
@@ -66,11 +75,10 @@ impl FleetStore {
                 let entry = DeviceEntry {
                     id: summary.id.clone(),
                     fleet: summary.fleet.clone(),
-                    summary: RwSignal::new(summary),
+                    summary: ArcRwSignal::new(summary),
                 };
-                self.entries.update(|e| {
-                    e.insert(entry.id.clone(), entry);
-                });
+                self.entries
+                    .try_update(|e| e.insert(entry.id.clone(), entry));
             }
         }
     }
@@ -80,8 +88,14 @@ impl FleetStore {
         let needle = filter.trim().to_lowercase();
         self.entries.with(|entries| {
             let mut groups: BTreeMap<FleetId, Vec<DeviceEntry>> = BTreeMap::new();
-            for entry in entries.values().filter(|e| needle.is_empty() || e.matches(&needle)) {
-                groups.entry(entry.fleet.clone()).or_default().push(entry.clone());
+            for entry in entries
+                .values()
+                .filter(|e| needle.is_empty() || e.matches(&needle))
+            {
+                groups
+                    .entry(entry.fleet.clone())
+                    .or_default()
+                    .push(entry.clone());
             }
             groups.into_iter().collect()
         })
@@ -90,8 +104,10 @@ impl FleetStore {
     /// (online, total), tracked on every box's presence.
     pub fn counts(&self) -> (usize, usize) {
         self.entries.with(|entries| {
-            let online =
-                entries.values().filter(|e| e.summary.with(|s| s.presence.online)).count();
+            let online = entries
+                .values()
+                .filter(|e| e.summary.with(|s| s.presence.online))
+                .count();
             (online, entries.len())
         })
     }

@@ -23,7 +23,13 @@ pub fn SignOutButton(#[prop(optional, into)] class: String) -> impl IntoView {
                 leptos::logging::warn!("logout: {error}");
             }
             auth.signed_out();
-            navigate("/login", NavigateOptions { replace: true, ..Default::default() });
+            navigate(
+                "/login",
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            );
             busy.set(false);
         });
     };

@@ -13,11 +13,13 @@ use crate::api::broker::issue_broker_credential;
 use crate::domain::{AppError, BrokerCredential};
 use crate::ui::clock::now_ms;
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
-use futures::{select, FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{futures::WebSocket, Message};
+use futures::future::poll_fn;
+use futures::{select, FutureExt, Sink, SinkExt, StreamExt};
+use gloo_net::websocket::{futures::WebSocket, Message, State as SocketState};
 use gloo_timers::future::{IntervalStream, TimeoutFuture};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::pin::Pin;
 use std::rc::Rc;
 
 /// Keep-alive announced in CONNECT: the broker drops us after 1.5 times this without a packet.
@@ -147,7 +149,9 @@ impl MqttClient {
             inner.generation += 1;
             Some(inner.generation)
         });
-        let Some(generation) = started.flatten() else { return };
+        let Some(generation) = started.flatten() else {
+            return;
+        };
         self.state.set(ConnectionState::Connecting);
         spawn_local(run(*self, generation, receiver, Rc::new(on_session_lost)));
     }
@@ -168,7 +172,9 @@ impl MqttClient {
     }
 
     fn set_state(&self, generation: u64, state: ConnectionState) {
-        if self.inner.with_value(|inner| inner.generation == generation && inner.commands.is_some())
+        if self
+            .inner
+            .with_value(|inner| inner.generation == generation && inner.commands.is_some())
         {
             self.state.set(state);
         }
@@ -209,7 +215,14 @@ async fn run(
         };
         let end = match credential {
             Ok(credential) => {
-                serve(client, generation, &credential, &mut commands, &mut failures).await
+                serve(
+                    client,
+                    generation,
+                    &credential,
+                    &mut commands,
+                    &mut failures,
+                )
+                .await
             }
             Err(AppError::Unauthenticated) => {
                 client.set_state(generation, ConnectionState::Offline);
@@ -248,7 +261,9 @@ async fn run(
 /// fleet of consoles cut off together does not reconnect in lockstep. 1 s, then up to 2, 4, 8,
 /// 16 and 30 s.
 fn backoff_delay_ms(failures: u32, random_unit: f64) -> u32 {
-    let ceiling = BACKOFF_MIN_MS.saturating_mul(1 << failures.min(5)).min(BACKOFF_MAX_MS);
+    let ceiling = BACKOFF_MIN_MS
+        .saturating_mul(1 << failures.min(5))
+        .min(BACKOFF_MAX_MS);
     let half = f64::from(ceiling / 2);
     ((half + random_unit.clamp(0.0, 1.0) * half) as u32).max(BACKOFF_MIN_MS)
 }
@@ -257,7 +272,9 @@ fn backoff_delay_ms(failures: u32, random_unit: f64) -> u32 {
 /// with the server's: a skewed clock must not cause a reconnect loop.
 fn renew_delay_ms(expires_at: i64, now: i64) -> u32 {
     let remaining = expires_at - now;
-    (remaining - RENEW_BEFORE_EXPIRY_MS).max(remaining / 2).clamp(30_000, 15 * 60_000) as u32
+    (remaining - RENEW_BEFORE_EXPIRY_MS)
+        .max(remaining / 2)
+        .clamp(30_000, 15 * 60_000) as u32
 }
 
 fn browser_online() -> bool {
@@ -285,9 +302,28 @@ struct Connection<'a> {
 }
 
 impl Connection<'_> {
+    /// Waits until the socket is open; an error if it failed to open instead.
+    async fn opened(&mut self) -> Result<(), String> {
+        // The sink is "ready" once the socket leaves CONNECTING, open or not.
+        poll_fn(|cx| Pin::new(&mut self.socket).poll_ready(cx))
+            .await
+            .map_err(|e| format!("WebSocket: {e}"))?;
+        match self.socket.state() {
+            SocketState::Open => Ok(()),
+            _ => Err("WebSocket connection failed".to_owned()),
+        }
+    }
+
     async fn send(&mut self, packet: &Packet) -> Result<(), String> {
+        // Sending on a closed socket only logs a browser error; report it as a failure instead.
+        if !matches!(self.socket.state(), SocketState::Open) {
+            return Err("WebSocket closed".to_owned());
+        }
         let bytes = packet.to_bytes().map_err(|e| e.to_string())?;
-        self.socket.send(Message::Bytes(bytes)).await.map_err(|e| format!("WebSocket send: {e}"))
+        self.socket
+            .send(Message::Bytes(bytes))
+            .await
+            .map_err(|e| format!("WebSocket send: {e}"))
     }
 
     async fn on_bytes(&mut self, bytes: &[u8]) -> Result<(), String> {
@@ -364,7 +400,8 @@ impl Connection<'_> {
 
     fn go_live(&mut self) {
         self.live = true;
-        self.client.set_state(self.generation, ConnectionState::Live);
+        self.client
+            .set_state(self.generation, ConnectionState::Live);
     }
 
     async fn ping(&mut self) -> Result<(), String> {
@@ -397,7 +434,9 @@ async fn serve(
     // localhost): the credential is not tied to the page's origin.
     let socket = match WebSocket::open_with_protocol(&credential.url, "mqtt") {
         Ok(socket) => socket,
-        Err(error) => return SessionEnd::Failed(format!("cannot open {}: {error}", credential.url)),
+        Err(error) => {
+            return SessionEnd::Failed(format!("cannot open {}: {error}", credential.url))
+        }
     };
     let mut connection = Connection {
         client,
@@ -416,18 +455,21 @@ async fn serve(
         keep_alive_secs: KEEP_ALIVE_SECS,
         clean_session: true,
     });
-    // Sending waits for the socket to open; bound that wait.
-    let sent = select! {
-        sent = connection.send(&connect).fuse() => sent,
+    let opened = select! {
+        opened = connection.opened().fuse() => opened,
         _ = TimeoutFuture::new(HANDSHAKE_TIMEOUT_MS).fuse() => Err("WebSocket did not open".into()),
     };
-    if let Err(reason) = sent {
+    if let Err(reason) = opened {
+        return SessionEnd::Failed(reason);
+    }
+    if let Err(reason) = connection.send(&connect).await {
         return SessionEnd::Failed(reason);
     }
 
     let mut handshake_deadline = TimeoutFuture::new(HANDSHAKE_TIMEOUT_MS).fuse();
     let mut ping_ticks = IntervalStream::new(PING_EVERY_MS).fuse();
-    let mut renew_timer = TimeoutFuture::new(renew_delay_ms(credential.expires_at, now_ms())).fuse();
+    let mut renew_timer =
+        TimeoutFuture::new(renew_delay_ms(credential.expires_at, now_ms())).fuse();
     loop {
         let event = select! {
             message = connection.socket.next().fuse() => Event::Socket(message),

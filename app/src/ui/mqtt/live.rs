@@ -102,9 +102,8 @@ impl LiveEvent {
     /// A summary of a box seen for the first time through MQTT (it joined after the page loaded).
     pub fn new_summary(&self) -> DeviceSummary {
         let (fleet, device) = match self {
-            LiveEvent::Telemetry { fleet, device, .. } | LiveEvent::Status { fleet, device, .. } => {
-                (fleet.clone(), device.clone())
-            }
+            LiveEvent::Telemetry { fleet, device, .. }
+            | LiveEvent::Status { fleet, device, .. } => (fleet.clone(), device.clone()),
         };
         let mut summary = DeviceSummary {
             id: device,
@@ -121,15 +120,29 @@ impl LiveEvent {
     /// never replaces newer values.
     pub fn apply_to(&self, summary: &mut DeviceSummary) {
         match self {
-            LiveEvent::Telemetry { ts, metrics, received_at, .. } => {
+            LiveEvent::Telemetry {
+                ts,
+                metrics,
+                received_at,
+                ..
+            } => {
                 if summary.latest_ts.is_none_or(|latest| *ts >= latest) {
-                    summary.latest.extend(metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    summary
+                        .latest
+                        .extend(metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
                     summary.latest_ts = Some(*ts);
                 }
                 summary.presence.online = true;
-                summary.presence.last_seen = Some(latest_of(summary.presence.last_seen, *received_at));
+                summary.presence.last_seen =
+                    Some(latest_of(summary.presence.last_seen, *received_at));
             }
-            LiveEvent::Status { online, firmware, retained, received_at, .. } => {
+            LiveEvent::Status {
+                online,
+                firmware,
+                retained,
+                received_at,
+                ..
+            } => {
                 summary.presence.online = *online;
                 if firmware.is_some() {
                     summary.presence.firmware = firmware.clone();
