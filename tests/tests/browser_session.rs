@@ -32,6 +32,11 @@ async fn session_cookie_server_functions_and_logout() {
         .await
         .unwrap();
     assert!(wrong.headers().get("set-cookie").is_none());
+    assert_eq!(
+        wrong.status(),
+        401,
+        "the server function's status follows its error"
+    );
     assert_eq!(wrong.text().await.unwrap(), "\"BadCredentials\"");
 
     let cookie = session_cookie(&server, "ann", &pw).await;
@@ -69,8 +74,11 @@ async fn session_cookie_server_functions_and_logout() {
         after.is_null(),
         "the session is gone on the server: {after}"
     );
-    let (_, devices) = server.call(&cookie, "/api/devices/list").await;
-    assert_eq!(devices, "Unauthenticated");
+    let (status, devices) = server.call(&cookie, "/api/devices/list").await;
+    assert_eq!(
+        (status, devices),
+        (401, serde_json::json!("Unauthenticated"))
+    );
 }
 
 #[tokio::test]

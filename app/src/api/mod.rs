@@ -35,6 +35,20 @@ pub(crate) mod context {
         Ok((service, caller))
     }
 
+    /// Sets the HTTP status of a failed server function from its error (401, 403, 404, ...), so
+    /// that proxies, logs and monitoring see what the body says; the body stays the `AppError`.
+    pub fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let (Err(e), Some(response)) = (
+            &result,
+            leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+        ) {
+            if let Ok(status) = http::StatusCode::from_u16(e.http_status()) {
+                response.set_status(status);
+            }
+        }
+        result
+    }
+
     pub fn set_cookie(value: String) {
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             if let Ok(v) = http::HeaderValue::from_str(&value) {

@@ -5,9 +5,14 @@ use leptos::prelude::*;
 #[server(endpoint = "auth/logout")]
 pub async fn logout() -> Result<(), AppError> {
     use super::super::context;
-    if let Some(id) = context::session_id().await? {
-        context::service()?.logout(&id).await?;
-    }
-    context::set_cookie(crate::service::session_cookie("", 0));
-    Ok(())
+    context::with_status(
+        async {
+            if let Some(id) = context::session_id().await? {
+                context::service()?.logout(&id).await?;
+            }
+            context::set_cookie(crate::service::session_cookie("", 0));
+            Ok(())
+        }
+        .await,
+    )
 }

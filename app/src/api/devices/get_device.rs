@@ -4,6 +4,12 @@ use leptos::prelude::*;
 /// One box, if it is in one of the caller's fleets.
 #[server(endpoint = "devices/get")]
 pub async fn get_device(device: DeviceId) -> Result<DeviceSummary, AppError> {
-    let (service, caller) = super::super::context::caller().await?;
-    service.device(&caller, &device).await
+    use super::super::context;
+    context::with_status(
+        async {
+            let (service, caller) = context::caller().await?;
+            service.device(&caller, &device).await
+        }
+        .await,
+    )
 }

@@ -10,17 +10,19 @@ pub async fn device_telemetry(
     to: i64,
     max_points: usize,
 ) -> Result<Series, AppError> {
-    let (service, caller) = super::super::context::caller().await?;
-    service
-        .telemetry(
-            &caller,
-            crate::service::TelemetryQuery {
+    use super::super::context;
+    context::with_status(
+        async {
+            let (service, caller) = context::caller().await?;
+            let query = crate::service::TelemetryQuery {
                 device,
                 metric,
                 from,
                 to,
                 max_points,
-            },
-        )
-        .await
+            };
+            service.telemetry(&caller, query).await
+        }
+        .await,
+    )
 }
