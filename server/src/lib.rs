@@ -3,6 +3,7 @@
 pub mod access;
 pub mod broker;
 pub mod cli;
+pub mod commands;
 pub mod console;
 pub mod downsample;
 pub mod http;

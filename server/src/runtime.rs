@@ -2,6 +2,7 @@
 //! of the configuration. `boxpilot serve`, `boxpilot demo` and the integration tests start it.
 use crate::access::{BrokerAccess, BrokerTokens};
 use crate::broker::{BrokerSettings, EmbeddedBroker};
+use crate::commands::{Catalogue, CommandService};
 use crate::console::Console;
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
@@ -50,8 +51,10 @@ pub struct Running {
     pub store: Arc<dyn Store>,
     pub identity: Arc<BuiltinIdentity>,
     pub ingest: Arc<IngestCore>,
+    pub commands: Arc<CommandService>,
     pub console_built: bool,
     broker: EmbeddedBroker,
+    sweeper: JoinHandle<()>,
     stop_http: oneshot::Sender<()>,
     http_task: JoinHandle<()>,
 }
@@ -89,7 +92,13 @@ impl HealthCheck for BrokerHealth {
     }
 }
 
+/// Starts with the built-in command catalogue.
 pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
+    start_with(config, Catalogue::builtin()).await
+}
+
+/// Starts with the given command catalogue (`--command-catalogue`).
+pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
     let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
 
@@ -114,15 +123,18 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
         BuiltinSettings::new(public_url.clone()),
     ));
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
+    let commands = CommandService::new(store.clone(), catalogue);
 
     // The broker's WebSocket address is known once it is bound; the broker tokens name it.
     let broker_access = Arc::new(LateBrokerAccess::default());
     let broker = EmbeddedBroker::start(
         BrokerSettings::new(config.mqtt, config.mqtt_ws),
         broker_access.clone(),
-        Arc::new(BrokerFeed::new(ingest.clone())),
+        Arc::new(BrokerFeed::new(ingest.clone()).with_commands(commands.clone())),
     )
     .await?;
+    commands.set_publisher(Arc::new(broker.publisher()));
+    let sweeper = commands.start_sweeper();
     let ws_url = config
         .broker_public_url
         .clone()
@@ -139,6 +151,7 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
     let state = AppState {
         console,
         ingest: ingest.clone(),
+        commands: commands.clone(),
         jwks: Arc::new(keys.jwks()),
         health: Arc::new(health),
     };
@@ -168,8 +181,10 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
         store,
         identity,
         ingest,
+        commands,
         console_built,
         broker,
+        sweeper,
         stop_http,
         http_task,
     })
@@ -184,6 +199,7 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop_http.send(());
         let _ = self.http_task.await;
+        self.sweeper.abort();
         self.broker.shutdown().await;
         if let Err(e) = self.ingest.flush().await {
             tracing::error!(error = %e, "pipeline counters not flushed");

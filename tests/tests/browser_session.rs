@@ -150,7 +150,11 @@ async fn viewer_credential_cannot_publish_commands_operator_can() {
         .await
         .unwrap();
     pilot
-        .publish_acked("cmd/boxpilot/f1/b1/req", r#"{"id":"y","name":"reboot"}"#)
+        .publish_acked(
+            "cmd/boxpilot/f1/b1/req",
+            // A valid command (UUID id, catalogue name): invalid ones are refused (tests/commands.rs).
+            r#"{"id":"3b1f5a2e-8c4d-4e6f-9a0b-1c2d3e4f5a6b","name":"reboot"}"#,
+        )
         .await
         .unwrap();
     let got = bx

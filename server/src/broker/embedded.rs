@@ -66,6 +66,60 @@ pub struct EmbeddedBroker {
     server_id: Id,
 }
 
+/// Trusted server-side publishes, usable after the broker has moved into its owner.
+#[derive(Clone)]
+pub struct BrokerPublisher {
+    scx: ServerContext,
+    max_packet_size: usize,
+    server_id: Id,
+}
+
+impl BrokerPublisher {
+    /// Trusted server-side publish (no hooks), e.g. commands to boxes; QoS 1, optional retain.
+    ///
+    /// Goes straight to rmqtt's router: no authentication, no ACL, no `on_publish`. Subscribers
+    /// receive it at the lower of QoS 1 and their subscription's QoS. Returns once the message is
+    /// queued for every matching session (online or persistent offline), not when they acknowledge.
+    pub async fn publish(
+        &self,
+        topic: &str,
+        payload: Vec<u8>,
+        retain: bool,
+    ) -> Result<(), BrokerError> {
+        if topic.is_empty()
+            || topic.contains(['+', '#', '\0'])
+            || topic.len() > usize::from(u16::MAX)
+        {
+            return Err(BrokerError::InvalidTopic(topic.to_owned()));
+        }
+        if payload.len() > self.max_packet_size {
+            return Err(BrokerError::PayloadTooLarge {
+                size: payload.len(),
+                max: self.max_packet_size,
+            });
+        }
+        let publish = Publish::from(CodecPublish {
+            dup: false,
+            retain,
+            qos: QoS::AtLeastOnce,
+            topic: topic.into(),
+            packet_id: None,
+            payload: payload.into(),
+            properties: None,
+        })
+        .create_time(timestamp_millis());
+        let from = From::from_system(self.server_id.clone());
+        // The expiry only matters to the retained copy, and the retainer is configured without one.
+        let expiry = retain.then_some(fixed::MESSAGE_EXPIRY);
+        SessionState::forwards(&self.scx, from, publish, false, expiry)
+            .await
+            .map_err(|e| BrokerError::Publish {
+                topic: topic.to_owned(),
+                reason: e.to_string(),
+            })
+    }
+}
+
 impl EmbeddedBroker {
     /// Binds both listeners, then starts the broker in a task of the current runtime.
     ///
@@ -145,47 +199,23 @@ impl EmbeddedBroker {
     }
 
     /// Trusted server-side publish (no hooks), e.g. commands to boxes; QoS 1, optional retain.
-    ///
-    /// Goes straight to rmqtt's router: no authentication, no ACL, no `on_publish`. Subscribers
-    /// receive it at the lower of QoS 1 and their subscription's QoS. Returns once the message is
-    /// queued for every matching session (online or persistent offline), not when they acknowledge.
+    /// See [`BrokerPublisher::publish`].
     pub async fn publish(
         &self,
         topic: &str,
         payload: Vec<u8>,
         retain: bool,
     ) -> Result<(), BrokerError> {
-        if topic.is_empty()
-            || topic.contains(['+', '#', '\0'])
-            || topic.len() > usize::from(u16::MAX)
-        {
-            return Err(BrokerError::InvalidTopic(topic.to_owned()));
+        self.publisher().publish(topic, payload, retain).await
+    }
+
+    /// A cloneable handle for trusted server-side publishes (the command service holds one).
+    pub fn publisher(&self) -> BrokerPublisher {
+        BrokerPublisher {
+            scx: self.scx.clone(),
+            max_packet_size: self.max_packet_size,
+            server_id: self.server_id.clone(),
         }
-        if payload.len() > self.max_packet_size {
-            return Err(BrokerError::PayloadTooLarge {
-                size: payload.len(),
-                max: self.max_packet_size,
-            });
-        }
-        let publish = Publish::from(CodecPublish {
-            dup: false,
-            retain,
-            qos: QoS::AtLeastOnce,
-            topic: topic.into(),
-            packet_id: None,
-            payload: payload.into(),
-            properties: None,
-        })
-        .create_time(timestamp_millis());
-        let from = From::from_system(self.server_id.clone());
-        // The expiry only matters to the retained copy, and the retainer is configured without one.
-        let expiry = retain.then_some(fixed::MESSAGE_EXPIRY);
-        SessionState::forwards(&self.scx, from, publish, false, expiry)
-            .await
-            .map_err(|e| BrokerError::Publish {
-                topic: topic.to_owned(),
-                reason: e.to_string(),
-            })
     }
 
     /// Messages the broker dropped since it started: a subscriber's queue overflowed

@@ -40,6 +40,11 @@ pub trait BrokerEvents: Send + Sync + 'static {
     /// the MQTT 5 client asked for a will delay). Note that rmqtt 0.24 keeps a connection open after
     /// the client's DISCONNECT until the client closes it (as the protocol requires clients to do).
     async fn on_disconnected(&self, principal: &Principal);
+    /// A client's subscription to `filter` is in place (rmqtt's `SessionSubscribed` hook, after the
+    /// ACL allowed it): a message published from now on reaches it. Commands held for an offline
+    /// box are delivered from here rather than from `on_connected`, when a clean-session box has no
+    /// subscription yet.
+    async fn on_subscribed(&self, _principal: &Principal, _filter: &str) {}
 }
 
 /// What became of a publish handed to [`BrokerEvents::on_publish`].
@@ -49,4 +54,7 @@ pub enum Delivery {
     Done,
     /// Not kept: do not acknowledge; close the connection so that the client retries.
     Retry,
+    /// Refused (e.g. an invalid command): not routed to subscribers, treated as a denied publish
+    /// (PUBACK 0x87 for MQTT 5; an MQTT 3.1.1 client is disconnected, as by the ACL).
+    Refuse,
 }

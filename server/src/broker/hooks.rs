@@ -50,6 +50,7 @@ pub(crate) async fn register(hooks: Arc<Hooks>) {
         Type::ClientConnected,
         Type::ClientDisconnected,
         Type::ClientSubscribeCheckAcl,
+        Type::SessionSubscribed,
         Type::MessagePublishCheckAcl,
         Type::MessagePublish,
         Type::MessageDropped,
@@ -86,6 +87,14 @@ impl Handler for HookHandler {
                     h.check_subscribe(&session.id, subscribe),
                 )),
             ),
+            Parameter::SessionSubscribed(session, subscribe) => {
+                if let Some(conn) = h.connections.get(&session.id) {
+                    h.events
+                        .on_subscribed(&conn.principal, &subscribe.topic_filter)
+                        .await;
+                }
+                (true, acc)
+            }
             Parameter::MessagePublishCheckAcl(session, publish) => (
                 false,
                 Some(HookResult::PublishAclResult(
@@ -288,6 +297,7 @@ impl Hooks {
                     .await
                 {
                     Delivery::Done => return PublishAclResult::allow(),
+                    Delivery::Refuse => "refused by the server (invalid command)",
                     Delivery::Retry => {
                         tracing::warn!(client_id = %id.client_id, topic, "publish not kept: closing without PUBACK so the client retries");
                         return PublishAclResult::rejected(

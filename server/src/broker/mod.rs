@@ -20,7 +20,7 @@ mod refusal;
 mod settings;
 
 pub use auth::{BrokerAuthenticator, ConnectRefusal};
-pub use embedded::EmbeddedBroker;
+pub use embedded::{BrokerPublisher, EmbeddedBroker};
 pub use error::BrokerError;
 pub use events::{BrokerEvents, Delivery};
 pub use settings::BrokerSettings;

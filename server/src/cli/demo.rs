@@ -15,6 +15,9 @@ pub struct DemoArgs {
     /// Probability that a simulated box skips a sequence number.
     #[arg(long, env = "BOXPILOT_DEMO_LOSS", default_value_t = 0.01)]
     pub loss: f64,
+    /// Probability that a simulated box fails a command it knows.
+    #[arg(long, env = "BOXPILOT_DEMO_FAIL_RATE", default_value_t = 0.0)]
+    pub fail_rate: f64,
 }
 
 const FLEETS: [&str; 2] = ["north", "south"];
@@ -114,6 +117,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             rate: args.rate,
             loss: args.loss,
             firmware: "1.4.2".into(),
+            fail_rate: args.fail_rate,
         };
         simulator::validate(&config)?;
         sims.push(tokio::spawn(simulator::run(config, stopped.clone())));

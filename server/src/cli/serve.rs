@@ -25,6 +25,9 @@ pub struct ServeArgs {
     /// The MQTT-over-WebSocket URL browsers connect to. Default: ws://<--mqtt-ws>/mqtt.
     #[arg(long, env = "BOXPILOT_BROKER_PUBLIC_URL")]
     pub broker_public_url: Option<String>,
+    /// A command catalogue (JSON) replacing the built-in one of the coldbox model.
+    #[arg(long, env = "BOXPILOT_COMMAND_CATALOGUE")]
+    pub command_catalogue: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -43,7 +46,11 @@ impl ServeArgs {
 
 /// Starts the server and, at first start, creates the admin with a printed random password.
 pub async fn start(args: &ServeArgs) -> Result<Running, String> {
-    let running = runtime::start(args.config())
+    let catalogue = match &args.command_catalogue {
+        Some(path) => crate::commands::Catalogue::load(path)?,
+        None => crate::commands::Catalogue::builtin(),
+    };
+    let running = runtime::start_with(args.config(), catalogue)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(password) = running

@@ -27,6 +27,9 @@ pub struct SimulateArgs {
     /// Probability of skipping a sequence number, to see loss counted.
     #[arg(long, env = "BOXPILOT_SIM_LOSS", default_value_t = 0.0)]
     pub loss: f64,
+    /// Probability that a simulated box fails a command it knows.
+    #[arg(long, env = "BOXPILOT_SIM_FAIL_RATE", default_value_t = 0.0)]
+    pub fail_rate: f64,
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long, env = "BOXPILOT_SIM_DURATION")]
     pub duration: Option<u64>,
@@ -51,6 +54,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), String> {
         rate: args.rate,
         loss: args.loss,
         firmware: "1.4.2".into(),
+        fail_rate: args.fail_rate,
     };
     simulator::validate(&config)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -6,6 +6,7 @@ mod error;
 mod health;
 mod openapi;
 mod routes_auth;
+mod routes_commands;
 mod routes_devices;
 mod routes_ingest;
 mod routes_monitoring;
@@ -27,6 +28,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub console: Arc<Console>,
     pub ingest: Arc<IngestCore>,
+    pub commands: Arc<crate::commands::CommandService>,
     pub jwks: Arc<serde_json::Value>,
     pub health: Arc<Health>,
 }
@@ -38,6 +40,7 @@ pub fn router(state: AppState, static_files: StaticFiles) -> Router {
     let v1 = Router::new()
         .merge(routes_auth::routes())
         .merge(routes_devices::routes())
+        .merge(routes_commands::routes())
         .merge(routes_ingest::routes())
         .merge(routes_monitoring::routes())
         .fallback(|| async {

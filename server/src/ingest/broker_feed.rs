@@ -2,29 +2,55 @@
 use super::{Inbound, IngestCore, IngestOutcome, Source};
 use crate::access::Principal;
 use crate::broker::{BrokerEvents, Delivery};
+use crate::commands::CommandService;
 use app::domain::topics::{ContractTopic, TopicKind};
 use std::sync::Arc;
 
 pub struct BrokerFeed {
     core: Arc<IngestCore>,
+    commands: Option<Arc<CommandService>>,
 }
 
 impl BrokerFeed {
     pub fn new(core: Arc<IngestCore>) -> Self {
-        Self { core }
+        Self {
+            core,
+            commands: None,
+        }
+    }
+
+    /// Records the commands consoles publish and the boxes' replies.
+    pub fn with_commands(mut self, commands: Arc<CommandService>) -> Self {
+        self.commands = Some(commands);
+        self
     }
 }
 
 #[async_trait::async_trait]
 impl BrokerEvents for BrokerFeed {
     async fn on_publish(&self, principal: &Principal, topic: &str, payload: &[u8]) -> Delivery {
+        let parsed = ContractTopic::parse(topic);
         let Principal::Device { fleet, device } = principal else {
-            return Delivery::Done; // consoles publish commands, which are not telemetry
+            // Consoles publish commands (the ACL allows nothing else): same path as the REST API.
+            return match (&self.commands, parsed) {
+                (Some(commands), Some(t)) if t.kind == TopicKind::CommandRequest => {
+                    commands
+                        .from_console(principal, &t.fleet, &t.device, payload)
+                        .await
+                }
+                _ => Delivery::Done,
+            };
         };
-        let data_topic = ContractTopic::parse(topic)
+        let data_topic = parsed
+            .as_ref()
             .is_some_and(|t| matches!(t.kind, TopicKind::Telemetry | TopicKind::Status));
         if !data_topic {
-            return Delivery::Done; // command replies are handled by the command service
+            if let (Some(commands), Some(t)) = (&self.commands, &parsed) {
+                if t.kind == TopicKind::CommandResponse {
+                    commands.on_reply(device, payload).await;
+                }
+            }
+            return Delivery::Done;
         }
         let outcome = self
             .core
@@ -56,6 +82,17 @@ impl BrokerEvents for BrokerFeed {
     async fn on_connected(&self, principal: &Principal) {
         if let Principal::Device { device, .. } = principal {
             self.core.set_connected(device, true).await;
+        }
+    }
+
+    async fn on_subscribed(&self, principal: &Principal, filter: &str) {
+        // A clean-session box has no subscription when it connects: held commands are delivered
+        // once it subscribes to its request topic again.
+        if let (Some(commands), Principal::Device { fleet, device }) = (&self.commands, principal) {
+            if filter == app::domain::topics::command_request(fleet, device) {
+                let (commands, device) = (commands.clone(), device.clone());
+                tokio::spawn(async move { commands.deliver_pending(&device).await });
+            }
         }
     }
 

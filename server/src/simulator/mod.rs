@@ -1,5 +1,8 @@
 //! Simulated boxes: real MQTT clients (rumqttc) with their own secrets, a `seq` per box, a retained
 //! status and a last will, realistic signals, and `loss` to skip sequence numbers on purpose.
+//! Boxes honour commands (see [`handle_command`]): `set_setpoint`, `set_interval`, `reboot`
+//! (offline ~2 s, then a new boot with `seq` from 1), `diagnostics`; unknown or expired commands
+//! are rejected, and `fail_rate` makes some fail.
 mod secrets;
 mod signals;
 
@@ -24,6 +27,8 @@ pub struct SimulatorConfig {
     /// Probability of skipping a sequence number (a message "lost" on purpose).
     pub loss: f64,
     pub firmware: String,
+    /// Probability that a command the box knows ends `failed` (`--fail-rate`).
+    pub fail_rate: f64,
 }
 
 /// What the simulator did, shared while it runs.
@@ -69,6 +74,9 @@ pub fn validate(config: &SimulatorConfig) -> Result<(), String> {
     parse_broker(&config.broker)?;
     if !(config.rate > 0.0 && config.rate <= 1000.0) {
         return Err("--rate must be above 0 and at most 1000 messages per second per box".into());
+    }
+    if !(0.0..=1.0).contains(&config.fail_rate) {
+        return Err("--fail-rate must be a probability from 0 to 1".into());
     }
     if !(0.0..1.0).contains(&config.loss) {
         return Err("--loss must be a probability from 0 to below 1".into());
@@ -136,13 +144,16 @@ fn options(
 /// Drives one connection. rumqttc's `poll` must not be cancelled while it connects (a cancelled
 /// CONNECT is retried at once, and the broker refuses the second handshake of the same client id),
 /// so the event loop runs alone in this task and only the stop signal interrupts it.
+#[allow(clippy::too_many_arguments)]
 async fn drive_connection(
     client: AsyncClient,
     mut events: rumqttc::EventLoop,
     status_topic: String,
+    request_topic: String,
     online: String,
     device: DeviceId,
     stats: Arc<SimulatorStats>,
+    commands: tokio::sync::mpsc::Sender<Vec<u8>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -151,6 +162,11 @@ async fn drive_connection(
             event = events.poll() => match event {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
                     let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, online.clone().into_bytes());
+                    // A clean session: subscribe again after every connection.
+                    let _ = client.try_subscribe(&request_topic, QoS::AtLeastOnce);
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == request_topic => {
+                    let _ = commands.try_send(p.payload.to_vec());
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -179,6 +195,100 @@ async fn drive_connection(
     .await;
 }
 
+/// What a box does after a command.
+#[derive(Debug, PartialEq)]
+enum After {
+    Nothing,
+    NewPeriod(Duration),
+    Reboot,
+}
+
+/// Runs one command on the box's state; returns the replies to publish (status, detail) and what
+/// to do next.
+fn handle_command(
+    payload: &[u8],
+    signals: &mut BoxSignals,
+    fail: bool,
+    now_ms: i64,
+) -> (Option<String>, Vec<(&'static str, String)>, After) {
+    let cmd: serde_json::Value = match serde_json::from_slice(payload) {
+        Ok(v) => v,
+        Err(_) => return (None, Vec::new(), After::Nothing),
+    };
+    let Some(id) = cmd.get("id").and_then(|v| v.as_str()).map(str::to_owned) else {
+        return (None, Vec::new(), After::Nothing);
+    };
+    let name = cmd.get("name").and_then(|v| v.as_str()).unwrap_or_default();
+    let params = cmd.get("params").cloned().unwrap_or_default();
+    if cmd
+        .get("expires_at")
+        .and_then(|v| v.as_i64())
+        .is_some_and(|at| at <= now_ms)
+    {
+        return (
+            Some(id),
+            vec![("rejected", "expired".into())],
+            After::Nothing,
+        );
+    }
+    let known = matches!(
+        name,
+        "set_setpoint" | "set_interval" | "reboot" | "diagnostics"
+    );
+    if !known {
+        return (
+            Some(id),
+            vec![("rejected", format!("unknown command {name:?}"))],
+            After::Nothing,
+        );
+    }
+    let accepted = ("accepted", String::new());
+    if fail {
+        return (
+            Some(id),
+            vec![accepted, ("failed", "simulated failure".into())],
+            After::Nothing,
+        );
+    }
+    let (detail, after) = match name {
+        "set_setpoint" => match params.get("value").and_then(|v| v.as_f64()) {
+            Some(v) => {
+                signals.setpoint_c = v;
+                (format!("setpoint {v} °C"), After::Nothing)
+            }
+            None => {
+                return (
+                    Some(id),
+                    vec![("rejected", "value must be a number".into())],
+                    After::Nothing,
+                )
+            }
+        },
+        "set_interval" => match params.get("seconds").and_then(|v| v.as_u64()) {
+            Some(s) if (1..=3600).contains(&s) => (
+                format!("interval {s} s"),
+                After::NewPeriod(Duration::from_secs(s)),
+            ),
+            _ => {
+                return (
+                    Some(id),
+                    vec![(
+                        "rejected",
+                        "seconds must be an integer from 1 to 3600".into(),
+                    )],
+                    After::Nothing,
+                )
+            }
+        },
+        "reboot" => ("rebooting".into(), After::Reboot),
+        _ => (
+            format!("setpoint {:.1} °C, all sensors answer", signals.setpoint_c),
+            After::Nothing,
+        ),
+    };
+    (Some(id), vec![accepted, ("succeeded", detail)], after)
+}
+
 async fn run_box(
     config: SimulatorConfig,
     endpoint: Endpoint,
@@ -188,46 +298,87 @@ async fn run_box(
     stats: Arc<SimulatorStats>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
     let telemetry_topic = topics::telemetry(&config.fleet, &device);
+    let response_topic = topics::command_response(&config.fleet, &device);
     let online = format!(r#"{{"online":true,"fw":"{}"}}"#, config.firmware);
-    let connection = tokio::spawn(drive_connection(
-        client.clone(),
-        events,
-        topics::status(&config.fleet, &device),
-        online,
-        device.clone(),
-        stats.clone(),
-        stop.clone(),
-    ));
-    let period = Duration::from_secs_f64(1.0 / config.rate);
+    let mut period = Duration::from_secs_f64(1.0 / config.rate);
     let mut signals = BoxSignals::new(index.wrapping_mul(7919) ^ 0x5eed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(index ^ 0x1055);
-    let mut seq: u64 = 0;
-    let mut ticker = tokio::time::interval(period);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = stop.changed() => break,
-            _ = ticker.tick() => {
-                seq += 1;
-                if config.loss > 0.0 && rand::Rng::gen_bool(&mut rng, config.loss) {
-                    stats.skipped.fetch_add(1, Ordering::Relaxed);
-                    continue;
+    // Each turn of this loop is one boot: a new connection, `seq` from 1.
+    'boots: loop {
+        let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
+        let (commands_tx, mut commands) = tokio::sync::mpsc::channel(64);
+        let (stop_boot, boot_stopped) = watch::channel(false);
+        let connection = tokio::spawn(drive_connection(
+            client.clone(),
+            events,
+            topics::status(&config.fleet, &device),
+            topics::command_request(&config.fleet, &device),
+            online.clone(),
+            device.clone(),
+            stats.clone(),
+            commands_tx,
+            boot_stopped,
+        ));
+        let mut seq: u64 = 0;
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let reboot = loop {
+            tokio::select! {
+                _ = stop.changed() => break false,
+                Some(payload) = commands.recv() => {
+                    let fail = config.fail_rate > 0.0 && rand::Rng::gen_bool(&mut rng, config.fail_rate);
+                    let now = chrono::Utc::now().timestamp_millis();
+                    let (id, replies, after) = handle_command(&payload, &mut signals, fail, now);
+                    if let Some(id) = id {
+                        for (status, detail) in replies {
+                            let reply = serde_json::json!({"id": id, "status": status, "detail": detail});
+                            let _ = client.publish(&response_topic, QoS::AtLeastOnce, false, reply.to_string().into_bytes()).await;
+                        }
+                    }
+                    match after {
+                        After::Nothing => {}
+                        After::NewPeriod(p) => {
+                            period = p;
+                            ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+                            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                        }
+                        After::Reboot => break true,
+                    }
                 }
-                let payload = serde_json::json!({
-                    "seq": seq,
-                    "ts": chrono::Utc::now().timestamp_millis(),
-                    "metrics": signals.next(period.as_secs_f64()),
-                });
-                // Queued by rumqttc while disconnected (up to its capacity): a box buffers too.
-                if client.publish(&telemetry_topic, QoS::AtLeastOnce, false, payload.to_string().into_bytes()).await.is_ok() {
-                    stats.published.fetch_add(1, Ordering::Relaxed);
+                _ = ticker.tick() => {
+                    seq += 1;
+                    if config.loss > 0.0 && rand::Rng::gen_bool(&mut rng, config.loss) {
+                        stats.skipped.fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    let payload = serde_json::json!({
+                        "seq": seq,
+                        "ts": chrono::Utc::now().timestamp_millis(),
+                        "metrics": signals.next(period.as_secs_f64()),
+                    });
+                    // Queued by rumqttc while disconnected (up to its capacity): a box buffers too.
+                    if client.publish(&telemetry_topic, QoS::AtLeastOnce, false, payload.to_string().into_bytes()).await.is_ok() {
+                        stats.published.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
+        };
+        if reboot {
+            // Let the replies go out, then go away for about two seconds.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let _ = stop_boot.send(true);
+        let _ = connection.await;
+        if !reboot {
+            break 'boots;
+        }
+        tracing::info!(%device, "simulated box rebooting");
+        tokio::select! {
+            _ = stop.changed() => break 'boots,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
         }
     }
-    let _ = connection.await;
 }
 
 use rand::SeedableRng;
@@ -251,5 +402,66 @@ mod tests {
         ));
         assert!(parse_broker("http://x").is_err());
         assert!(parse_broker("mqtt://nohost").is_err());
+    }
+
+    #[test]
+    fn commands_move_the_box_or_are_rejected() {
+        let mut s = BoxSignals::new(1);
+        let now = 1_000;
+        let cmd = |name: &str, params: serde_json::Value, expires_at: i64| {
+            serde_json::json!({"id": "c", "name": name, "params": params, "expires_at": expires_at})
+                .to_string()
+                .into_bytes()
+        };
+        let (id, replies, after) = handle_command(
+            &cmd("set_setpoint", serde_json::json!({"value": -18.0}), now + 1),
+            &mut s,
+            false,
+            now,
+        );
+        assert_eq!(id.as_deref(), Some("c"));
+        assert_eq!(replies[0].0, "accepted");
+        assert_eq!(replies[1].0, "succeeded");
+        assert_eq!(after, After::Nothing);
+        assert_eq!(s.setpoint_c, -18.0);
+        let (_, _, after) = handle_command(
+            &cmd("set_interval", serde_json::json!({"seconds": 5}), now + 1),
+            &mut s,
+            false,
+            now,
+        );
+        assert_eq!(after, After::NewPeriod(Duration::from_secs(5)));
+        let (_, _, after) = handle_command(
+            &cmd("reboot", serde_json::json!({}), now + 1),
+            &mut s,
+            false,
+            now,
+        );
+        assert_eq!(after, After::Reboot);
+        let (_, replies, _) = handle_command(
+            &cmd("fly", serde_json::json!({}), now + 1),
+            &mut s,
+            false,
+            now,
+        );
+        assert_eq!(
+            replies,
+            vec![("rejected", "unknown command \"fly\"".to_string())]
+        );
+        let (_, replies, _) = handle_command(
+            &cmd("reboot", serde_json::json!({}), now),
+            &mut s,
+            false,
+            now,
+        );
+        assert_eq!(replies, vec![("rejected", "expired".to_string())]);
+        let (_, replies, after) = handle_command(
+            &cmd("reboot", serde_json::json!({}), now + 1),
+            &mut s,
+            true,
+            now,
+        );
+        assert_eq!(replies[1].0, "failed");
+        assert_eq!(after, After::Nothing, "a failed reboot does not reboot");
     }
 }

@@ -308,6 +308,103 @@ pub async fn grants_are_kept_per_kind_and_deleted(store: &dyn Store) {
     );
 }
 
+pub fn command(id: &str, d: &str, issued_at: i64, expires_at: i64) -> CommandRecord {
+    CommandRecord {
+        id: id.into(),
+        device: self::id(d),
+        fleet: fleet("north"),
+        name: "set_setpoint".into(),
+        params: serde_json::json!({ "value": 4.5 }),
+        issuer: "user:ann".into(),
+        source: crate::commands::CommandSource::Api,
+        issued_at,
+        expires_at,
+        state: CommandState::Created,
+        history: vec![crate::commands::StateChange {
+            state: CommandState::Created,
+            at: issued_at,
+            detail: None,
+        }],
+    }
+}
+
+pub async fn commands_round_trip_and_list_newest_first(store: &dyn Store) {
+    for (i, at) in [(1, 1_000), (2, 3_000), (3, 2_000)] {
+        store
+            .put_command(&command(&format!("c{i}"), "b1", at, at + 60_000))
+            .await
+            .unwrap();
+    }
+    store
+        .put_command(&command("other", "b2", 2_500, 62_500))
+        .await
+        .unwrap();
+    let got = store.get_command("c3").await.unwrap().unwrap();
+    assert_eq!(got, command("c3", "b1", 2_000, 62_000));
+    assert!(store.get_command("nope").await.unwrap().is_none());
+    let ids: Vec<_> = store
+        .list_commands(&id("b1"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec!["c2", "c3", "c1"]);
+    assert_eq!(store.list_commands(&id("b1"), 1).await.unwrap().len(), 1);
+    assert!(store.list_commands(&id("b3"), 10).await.unwrap().is_empty());
+}
+
+pub async fn command_updates_replace_and_ids_are_never_reused(store: &dyn Store) {
+    let mut c = command("c1", "b1", 1_000, 61_000);
+    store.put_command(&c).await.unwrap();
+    c.advance(CommandState::Sent, 1_001, None).unwrap();
+    store.put_command(&c).await.unwrap();
+    assert_eq!(store.get_command("c1").await.unwrap().unwrap(), c);
+    assert_eq!(store.list_commands(&id("b1"), 10).await.unwrap().len(), 1);
+    for replay in [
+        command("c1", "b2", 1_000, 61_000),
+        command("c1", "b1", 5_000, 65_000),
+    ] {
+        let again = store.put_command(&replay).await;
+        assert!(
+            matches!(again, Err(StoreError::AlreadyExists(_))),
+            "{again:?}"
+        );
+    }
+    assert_eq!(store.get_command("c1").await.unwrap().unwrap(), c);
+}
+
+pub async fn pending_commands_are_created_and_unexpired(store: &dyn Store) {
+    let now = 10_000_000;
+    store
+        .put_command(&command("live", "b1", now - 1_000, now + 5_000))
+        .await
+        .unwrap();
+    store
+        .put_command(&command("old", "b1", now - 70_000, now - 10_000))
+        .await
+        .unwrap();
+    let mut sent = command("sent", "b1", now - 500, now + 5_000);
+    sent.advance(CommandState::Sent, now - 400, None).unwrap();
+    store.put_command(&sent).await.unwrap();
+    store
+        .put_command(&command("first", "b1", now - 2_000, now + 5_000))
+        .await
+        .unwrap();
+    store
+        .put_command(&command("elsewhere", "b2", now, now + 5_000))
+        .await
+        .unwrap();
+    let ids: Vec<_> = store
+        .pending_commands(&id("b1"), now)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids, vec!["first", "live"]);
+}
+
 /// Expands to one `#[tokio::test]` per conformance check; `$make` is an expression giving a future
 /// that yields a fresh, empty store (anything that derefs to a `Store`).
 #[macro_export]
@@ -322,7 +419,10 @@ macro_rules! store_conformance_tests {
             dead_letters_list_newest_first_per_fleet,
             counters_accumulate_per_bucket,
             users_round_trip,
-            grants_are_kept_per_kind_and_deleted);
+            grants_are_kept_per_kind_and_deleted,
+            commands_round_trip_and_list_newest_first,
+            command_updates_replace_and_ids_are_never_reused,
+            pending_commands_are_created_and_unexpired);
     };
     (@each $make:expr; $($check:ident),*) => {
         $(

@@ -2,8 +2,8 @@
 //! measurement in BENCHMARKS.md ("store choice"): pure Rust, no C toolchain, crash-safe commits, and
 //! typed tuple keys that give range queries per box without a query planner.
 use super::{
-    reading_codec, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts,
-    Reading, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
+    reading_codec, CommandRecord, CommandState, CounterDelta, DeadLetter, DeviceRecord, Grant,
+    GrantKind, PipelineCounts, Reading, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
 };
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -22,6 +22,10 @@ const FLEET_DEAD_LETTERS: TableDefinition<(&str, i64, &str), ()> =
 const COUNTERS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("counters");
 const USERS: TableDefinition<&str, &[u8]> = TableDefinition::new("users");
 const GRANTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("grants");
+/// (box, issued_at ms, id) -> command (JSON): a box's history in time order.
+const COMMANDS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("commands");
+/// id -> (box, issued_at): the key of the command in `COMMANDS`.
+const COMMAND_IDS: TableDefinition<&str, (&str, i64)> = TableDefinition::new("command_ids");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -69,6 +73,8 @@ impl EmbeddedStore {
             txn.open_table(COUNTERS).map_err(unavailable)?;
             txn.open_table(USERS).map_err(unavailable)?;
             txn.open_table(GRANTS).map_err(unavailable)?;
+            txn.open_table(COMMANDS).map_err(unavailable)?;
+            txn.open_table(COMMAND_IDS).map_err(unavailable)?;
         }
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
@@ -466,6 +472,101 @@ impl Store for EmbeddedStore {
                 .remove((grant_kind_key(kind), secret_hash.as_str()))
                 .map_err(unavailable)?;
             txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<()> {
+        let command = command.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut ids = txn.open_table(COMMAND_IDS).map_err(unavailable)?;
+                let key = (command.device.as_str(), command.issued_at);
+                if let Some(existing) = ids.get(command.id.as_str()).map_err(unavailable)? {
+                    if existing.value() != key {
+                        return Err(StoreError::AlreadyExists(format!("command {}", command.id)));
+                    }
+                }
+                ids.insert(command.id.as_str(), key).map_err(unavailable)?;
+                txn.open_table(COMMANDS)
+                    .map_err(unavailable)?
+                    .insert(
+                        (key.0, key.1, command.id.as_str()),
+                        to_json(&command)?.as_slice(),
+                    )
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_command(&self, id: &str) -> StoreResult<Option<CommandRecord>> {
+        let id = id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let ids = txn.open_table(COMMAND_IDS).map_err(unavailable)?;
+            let Some(key) = ids.get(id.as_str()).map_err(unavailable)? else {
+                return Ok(None);
+            };
+            let (device, at) = key.value();
+            let commands = txn.open_table(COMMANDS).map_err(unavailable)?;
+            let found = commands
+                .get((device, at, id.as_str()))
+                .map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_commands(
+        &self,
+        device: &DeviceId,
+        limit: usize,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        let device = device.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let commands = txn.open_table(COMMANDS).map_err(unavailable)?;
+            let d = device.as_str();
+            let mut out = Vec::new();
+            for entry in commands
+                .range((d, i64::MIN, "")..=(d, i64::MAX, "\u{10FFFF}"))
+                .map_err(unavailable)?
+                .rev()
+                .take(limit)
+            {
+                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn pending_commands(
+        &self,
+        device: &DeviceId,
+        now: i64,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        let device = device.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let commands = txn.open_table(COMMANDS).map_err(unavailable)?;
+            let d = device.as_str();
+            let mut out = Vec::new();
+            // Commands live at most an hour: only the last hour of the box's history can be pending.
+            let since = now - crate::commands::MAX_TTL_SECS * 1000;
+            for entry in commands
+                .range((d, since, "")..=(d, i64::MAX, "\u{10FFFF}"))
+                .map_err(unavailable)?
+            {
+                let c: CommandRecord = from_json(entry.map_err(unavailable)?.1.value())?;
+                if c.state == CommandState::Created && c.expires_at > now {
+                    out.push(c);
+                }
+            }
+            Ok(out)
         })
         .await
     }

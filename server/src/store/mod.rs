@@ -12,6 +12,7 @@ pub mod conformance;
 pub use embedded::EmbeddedStore;
 pub use records::*;
 
+pub use crate::commands::{CommandRecord, CommandState};
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 
 #[derive(Debug, thiserror::Error)]
@@ -75,6 +76,24 @@ pub trait Store: Send + Sync + 'static {
     async fn put_grant(&self, grant: &Grant) -> StoreResult<()>;
     async fn get_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<Option<Grant>>;
     async fn delete_grant(&self, kind: GrantKind, secret_hash: &str) -> StoreResult<()>;
+
+    // Commands (keys: (box, issued_at, id), plus an index by id)
+    /// Stores a command, or replaces it (state changes). Refuses with `AlreadyExists` an id that
+    /// belongs to another command (another box or issue time): ids are never reused.
+    async fn put_command(&self, command: &CommandRecord) -> StoreResult<()>;
+    async fn get_command(&self, id: &str) -> StoreResult<Option<CommandRecord>>;
+    /// Commands of one box, newest first, at most `limit`.
+    async fn list_commands(
+        &self,
+        device: &DeviceId,
+        limit: usize,
+    ) -> StoreResult<Vec<CommandRecord>>;
+    /// Commands of one box still `created` (not delivered) and not expired at `now` (ms), oldest first.
+    async fn pending_commands(
+        &self,
+        device: &DeviceId,
+        now: i64,
+    ) -> StoreResult<Vec<CommandRecord>>;
 
     /// A cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
