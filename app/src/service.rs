@@ -1,7 +1,8 @@
 //! The service layer the server functions call (server side only). The server crate implements it;
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
-    AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series, SessionInfo,
+    AppError, BrokerCredential, CommandCatalogue, CommandView, DeviceId, DeviceSummary, FleetId,
+    Role, Series, SessionInfo,
 };
 use std::sync::Arc;
 
@@ -62,6 +63,15 @@ pub struct TelemetryQuery {
     pub max_points: usize,
 }
 
+/// A command to send to a box.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandRequest {
+    pub name: String,
+    pub params: serde_json::Value,
+    /// Seconds until it expires; the server's default when `None`.
+    pub ttl_secs: Option<i64>,
+}
+
 #[async_trait::async_trait]
 pub trait ConsoleService: Send + Sync + 'static {
     async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError>;
@@ -72,6 +82,22 @@ pub trait ConsoleService: Send + Sync + 'static {
     async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError>;
     async fn telemetry(&self, caller: &Caller, query: TelemetryQuery) -> Result<Series, AppError>;
     async fn broker_credential(&self, caller: &Caller) -> Result<BrokerCredential, AppError>;
+    /// The command catalogue of the box model.
+    async fn command_catalogue(&self, caller: &Caller) -> Result<CommandCatalogue, AppError>;
+    /// Sends a command to a box (the command service's rules: fleet, role, catalogue, expiry).
+    async fn issue_command(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        request: CommandRequest,
+    ) -> Result<CommandView, AppError>;
+    /// The latest commands of a box, newest first.
+    async fn list_commands(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        limit: usize,
+    ) -> Result<Vec<CommandView>, AppError>;
 }
 
 pub type SharedService = Arc<dyn ConsoleService>;

@@ -1,14 +1,18 @@
 //! The service layer: every rule about who may see or do what lives here. Server functions (via
 //! `app::service::ConsoleService`) and the REST API call the same methods.
 use crate::access::BrokerTokens;
+use crate::commands::{catalogue_view, command_view, CommandService, IssueRequest};
 use crate::downsample::downsample;
 use crate::identity::{
     caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome,
     TokenError,
 };
 use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
-use app::domain::{AppError, BrokerCredential, DeviceId, DeviceSummary, FleetId, Role, Series};
-use app::service::{Caller, ConsoleService, NewSession, TelemetryQuery};
+use app::domain::{
+    AppError, BrokerCredential, CommandCatalogue, CommandView, DeviceId, DeviceSummary, FleetId,
+    Role, Series,
+};
+use app::service::{Caller, CommandRequest, ConsoleService, NewSession, TelemetryQuery};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -22,6 +26,8 @@ pub struct Console {
     store: Arc<dyn Store>,
     identity: Arc<dyn IdentityProvider>,
     broker_tokens: BrokerTokens,
+    /// The command service the REST routes call too: same checks, same audit.
+    commands: Arc<CommandService>,
 }
 
 pub fn store_error(e: StoreError) -> AppError {
@@ -71,11 +77,13 @@ impl Console {
         store: Arc<dyn Store>,
         identity: Arc<dyn IdentityProvider>,
         broker_tokens: BrokerTokens,
+        commands: Arc<CommandService>,
     ) -> Self {
         Self {
             store,
             identity,
             broker_tokens,
+            commands,
         }
     }
 
@@ -393,5 +401,36 @@ impl ConsoleService for Console {
 
     async fn broker_credential(&self, caller: &Caller) -> Result<BrokerCredential, AppError> {
         self.broker_tokens.issue(caller).map_err(AppError::Internal)
+    }
+
+    async fn command_catalogue(&self, _caller: &Caller) -> Result<CommandCatalogue, AppError> {
+        Ok(catalogue_view(self.commands.catalogue()))
+    }
+
+    async fn issue_command(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        request: CommandRequest,
+    ) -> Result<CommandView, AppError> {
+        let request = IssueRequest {
+            name: request.name,
+            params: request.params,
+            ttl_secs: request.ttl_secs,
+        };
+        self.commands
+            .issue(caller, device, request)
+            .await
+            .map(command_view)
+    }
+
+    async fn list_commands(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        limit: usize,
+    ) -> Result<Vec<CommandView>, AppError> {
+        let records = self.commands.history(caller, device, limit).await?;
+        Ok(records.into_iter().map(command_view).collect())
     }
 }

@@ -142,7 +142,12 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
     let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
     broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
 
-    let console = Arc::new(Console::new(store.clone(), identity.clone(), tokens));
+    let console = Arc::new(Console::new(
+        store.clone(),
+        identity.clone(),
+        tokens,
+        commands.clone(),
+    ));
     let health = Health::default()
         .with(Arc::new(StoreHealth(store.clone())))
         .with(Arc::new(BrokerHealth {

@@ -97,3 +97,81 @@ for (const [name, options] of Object.entries(viewports)) {
     }
   });
 }
+
+async function logIn(page) {
+  await page.goto(base + '/');
+  await page.waitForURL('**/login', { timeout: 20_000 });
+  await page.fill('#login-username', user);
+  await page.fill('#login-password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-device]', { timeout: 20_000 });
+}
+
+const rowIds = (page) => page.$$eval('[data-command-id]', (rows) => rows.map((r) => r.dataset.commandId));
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: an operator sends set_setpoint and sees it succeed; an out-of-range value is refused`, async () => {
+    assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      const issued = [];
+      page.on('request', (r) => { if (r.url().endsWith('/api/commands/issue')) issued.push(r.postData()); });
+      await logIn(page);
+
+      // Open a box that is online (the demo's simulated boxes answer commands).
+      await page.waitForSelector('[data-device]:has([data-online=true])', { timeout: 20_000 });
+      await page.locator('[data-device]:has([data-online=true])').first().click();
+      await page.waitForURL('**/devices/**');
+      const form = page.locator('[data-commands] form[data-command=set_setpoint]');
+      await form.waitFor({ timeout: 20_000 });
+      // Operators see no support-only command.
+      assert.equal(await page.locator('[data-commands] form[data-command=diagnostics]').count(), 0);
+      assert.equal(await page.locator('[data-commands] form[data-command=reboot]').count(), 1);
+      const box = await page.locator('[data-commands]').boundingBox();
+      assert.ok(box.width <= options.viewport.width, `the card fits the screen (${box.width} px)`);
+
+      // Out of range: a clear message, nothing sent.
+      const input = form.locator('input[name=value]');
+      await input.fill('99');
+      await form.locator('button[data-send]').click();
+      await page.waitForFunction(() =>
+        document.querySelector('form[data-command=set_setpoint] [data-param-error]')?.textContent.trim().length > 0);
+      assert.match(await form.locator('[data-param-error]').textContent(), /between -30 and 30 °C/);
+      assert.equal(await input.getAttribute('aria-invalid'), 'true');
+      await page.waitForTimeout(300);
+      assert.deepEqual(issued, [], 'nothing was sent');
+
+      // A valid value: a new row appears and reaches `succeeded`.
+      const before = new Set(await rowIds(page));
+      const value = (Math.round(Math.random() * 100) / 10 - 5).toFixed(1);
+      await input.fill(value);
+      await form.locator('button[data-send]').click();
+      await page.waitForFunction(
+        (known) => [...document.querySelectorAll('[data-command-id]')].some((r) => !known.includes(r.dataset.commandId)),
+        [...before], { timeout: 10_000 });
+      const id = (await rowIds(page)).find((x) => !before.has(x));
+      assert.equal(issued.length, 1);
+      const row = page.locator(`[data-command-id="${id}"]`);
+      await page.waitForSelector(`[data-command-id="${id}"][data-state=succeeded]`, { timeout: 20_000 });
+      assert.match(await row.textContent(), /Succeeded/);
+      assert.match(await row.textContent(), new RegExp(`value: ${Number(value)}`));
+      assert.match(await row.textContent(), new RegExp(`by ${user}`));
+      if (shots) await page.screenshot({ path: `${shots}/${name}-commands.png`, fullPage: true });
+
+      // reboot is dangerous: it asks first, and Cancel sends nothing.
+      await page.locator('[data-commands] form[data-command=reboot] button[data-send]').click();
+      await page.waitForSelector('[data-confirm]');
+      await page.click('[data-confirm-cancel]');
+      await page.waitForSelector('[data-confirm]', { state: 'detached' });
+      assert.equal(issued.length, 1, 'cancelled: nothing sent');
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}

@@ -2,6 +2,7 @@
 //! session cookie and calls the service layer, which holds every rule.
 pub mod auth;
 pub mod broker;
+pub mod commands;
 pub mod devices;
 
 #[cfg(feature = "ssr")]

@@ -1,4 +1,5 @@
 //! Types shared by the browser and the server: they derive serde on both sides.
+mod command;
 mod device;
 mod error;
 mod ids;
@@ -7,6 +8,10 @@ mod session;
 mod telemetry;
 pub mod topics;
 
+pub use command::{
+    CatalogueCommand, CommandCatalogue, CommandParam, CommandState, CommandStateChange,
+    CommandView, ParamType,
+};
 pub use device::{DeviceSummary, Presence};
 pub use error::AppError;
 pub use ids::{DeviceId, FleetId, IdError};

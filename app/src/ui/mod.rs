@@ -4,6 +4,7 @@ mod app;
 pub mod auth;
 pub mod chart;
 pub mod clock;
+pub mod commands;
 pub mod device;
 pub mod fleet;
 pub mod layout;

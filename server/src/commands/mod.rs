@@ -4,10 +4,12 @@
 pub mod catalogue;
 mod record;
 mod service;
+mod view;
 
 pub use catalogue::{Catalogue, CommandSpec, ParamKind, ParamSpec};
 pub use record::{BadTransition, CommandRecord, CommandSource, CommandState, StateChange};
 pub use service::{CommandPublisher, CommandService, IssueRequest, SWEEP_EVERY};
+pub use view::{catalogue_view, command_view, state_view};
 
 /// Lifetime of a command when the caller names none.
 pub const DEFAULT_TTL_SECS: i64 = 60;

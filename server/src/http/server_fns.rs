@@ -1,5 +1,5 @@
-//! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`), with the
-//! console service in their context.
+//! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`,
+//! `/api/commands/*`), with the console service in their context.
 use super::AppState;
 use app::service::SharedService;
 use axum::extract::{Request, State};
@@ -10,7 +10,7 @@ use leptos::server_fn::axum::register_explicit;
 
 /// Registers every server function by name: the linker may otherwise drop their registrations.
 fn register_all() {
-    use app::api::{auth, broker, devices};
+    use app::api::{auth, broker, commands, devices};
     register_explicit::<auth::Login>();
     register_explicit::<auth::Logout>();
     register_explicit::<auth::CurrentSession>();
@@ -18,6 +18,9 @@ fn register_all() {
     register_explicit::<devices::GetDevice>();
     register_explicit::<devices::DeviceTelemetry>();
     register_explicit::<broker::IssueBrokerCredential>();
+    register_explicit::<commands::GetCommandCatalogue>();
+    register_explicit::<commands::IssueCommand>();
+    register_explicit::<commands::ListCommands>();
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
@@ -33,7 +36,7 @@ pub fn routes() -> Router<AppState> {
     register_all();
     // One route per group of server functions, so that unknown `/api/v1/...` paths reach the
     // REST API's JSON 404 rather than the server-function handler.
-    ["auth", "devices", "broker"]
+    ["auth", "devices", "broker", "commands"]
         .into_iter()
         .fold(Router::new(), |router, group| {
             router.route(&format!("/api/{group}/{{*fn_name}}"), post(handle))

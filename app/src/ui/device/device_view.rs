@@ -4,6 +4,7 @@ use crate::api::devices::get_device;
 use crate::domain::{DeviceId, DeviceSummary};
 use crate::ui::auth::AuthContext;
 use crate::ui::chart::TelemetryChart;
+use crate::ui::commands::CommandsCard;
 use crate::ui::mqtt::{ConnectionState, MqttClient};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -135,6 +136,7 @@ pub fn DeviceView(device: DeviceId) -> impl IntoView {
                     <LatestValues values=latest />
                 </div>
                 <TelemetryChart device=device.clone() metrics=metrics />
+                <CommandsCard device=device.clone() />
             </Show>
         </section>
     }

@@ -61,6 +61,9 @@ impl FleetStore {
 
     /// Applies a live event; a box not yet listed (registered after the page loaded) is added.
     pub fn apply(&self, event: &LiveEvent) {
+        if !event.is_summary_event() {
+            return;
+        }
         // `try_`: the page may be going away while a message is dispatched.
         let Some(known) = self
             .entries

@@ -26,12 +26,21 @@ pub enum LiveEvent {
         retained: bool,
         received_at: i64,
     },
+    /// A box answered a command on `cmd/boxpilot/{fleet}/{device}/resp` (sessions of operators
+    /// and above subscribe to it): the command's state changed on the server.
+    CommandReply {
+        fleet: FleetId,
+        device: DeviceId,
+        id: String,
+    },
 }
 
 impl LiveEvent {
     pub fn device(&self) -> &DeviceId {
         match self {
-            LiveEvent::Telemetry { device, .. } | LiveEvent::Status { device, .. } => device,
+            LiveEvent::Telemetry { device, .. }
+            | LiveEvent::Status { device, .. }
+            | LiveEvent::CommandReply { device, .. } => device,
         }
     }
 
@@ -66,7 +75,15 @@ impl LiveEvent {
                     received_at,
                 })
             }
-            TopicKind::CommandRequest | TopicKind::CommandResponse => None,
+            TopicKind::CommandResponse => {
+                let body: ReplyPayload = serde_json::from_slice(payload).ok()?;
+                Some(LiveEvent::CommandReply {
+                    fleet: topic.fleet,
+                    device: topic.device,
+                    id: body.id,
+                })
+            }
+            TopicKind::CommandRequest => None,
         }
     }
 }
@@ -88,6 +105,11 @@ enum Timestamp {
 }
 
 #[derive(Deserialize)]
+struct ReplyPayload {
+    id: String,
+}
+
+#[derive(Deserialize)]
 struct StatusPayload {
     online: bool,
     fw: Option<String>,
@@ -103,7 +125,8 @@ impl LiveEvent {
     pub fn new_summary(&self) -> DeviceSummary {
         let (fleet, device) = match self {
             LiveEvent::Telemetry { fleet, device, .. }
-            | LiveEvent::Status { fleet, device, .. } => (fleet.clone(), device.clone()),
+            | LiveEvent::Status { fleet, device, .. }
+            | LiveEvent::CommandReply { fleet, device, .. } => (fleet.clone(), device.clone()),
         };
         let mut summary = DeviceSummary {
             id: device,
@@ -114,6 +137,11 @@ impl LiveEvent {
         };
         self.apply_to(&mut summary);
         summary
+    }
+
+    /// Whether the event says anything about a box's summary (a command reply does not).
+    pub fn is_summary_event(&self) -> bool {
+        !matches!(self, LiveEvent::CommandReply { .. })
     }
 
     /// Updates a box's summary with this event. Redelivered or late telemetry (QoS 1 may repeat)
@@ -152,6 +180,8 @@ impl LiveEvent {
                         Some(latest_of(summary.presence.last_seen, *received_at));
                 }
             }
+            // A reply says nothing about the box's values or presence shown here.
+            LiveEvent::CommandReply { .. } => {}
         }
     }
 }
