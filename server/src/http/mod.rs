@@ -61,6 +61,13 @@ pub fn router(state: AppState, static_files: StaticFiles) -> Router {
         .merge(server_fns::routes())
         .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // API answers (a 1,000-point series is ~44 KB of JSON) go compressed to clients that accept it;
+        // the console's files are precompressed instead.
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .br(true)
+                .gzip(true),
+        )
         .with_state(state)
         .merge(static_files.router())
 }
