@@ -18,6 +18,8 @@ step "the browser bundle pulls no server-only crate"
 scripts/check-wasm-deps.sh
 step "unit and integration tests"
 cargo test --workspace --no-fail-fast
+step "unit tests of the browser bundle's own code (csr, on the host)"
+cargo test -p boxpilot-app --features csr --lib
 step "console build (trunk, offline)"
 scripts/build-console.sh
 step "browser tests (headless Chromium, desktop and phone)"
