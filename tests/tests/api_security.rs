@@ -206,3 +206,33 @@ async fn bad_queries_get_clear_errors() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_v1_route() {
+    let server = TestServer::start().await;
+    let doc: serde_json::Value = server
+        .http
+        .get(server.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/healthz",
+        "/api/v1/auth/login",
+        "/api/v1/devices",
+        "/api/v1/devices/{device}/telemetry",
+        "/api/v1/devices/{device}/commands",
+        "/api/v1/commands/catalogue",
+        "/api/v1/ingest",
+        "/api/v1/monitoring/pipeline",
+        "/api/v1/monitoring/dead-letters",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+    assert!(doc["paths"]["/api/v1/devices/{device}/commands"]["post"].is_object());
+}

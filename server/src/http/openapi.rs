@@ -57,6 +57,19 @@ pub fn document() -> Value {
                 q("to", false, json!({ "type": "integer" }), "ms since the epoch (default: now)"),
                 q("max_points", false, json!({ "type": "integer", "minimum": 1, "maximum": 10000, "default": 1000 }), "at most this many points")
             ]), "the series") },
+            "/api/v1/commands/catalogue": { "get": op("The command catalogue of the box model: typed parameters, ranges, units, dangerous, min_role", json!([]), "the catalogue") },
+            "/api/v1/devices/{device}/commands": {
+                "get": op("The box's commands, newest first, with their states and history", json!([device_param()]), "command records"),
+                "post": {
+                    "summary": "Issue a command (operator and up; diagnostic commands support and up). Refused commands are recorded as rejected and nothing is sent.",
+                    "parameters": [device_param()],
+                    "security": [{ "bearer": [] }, { "session": [] }],
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["name"],
+                        "properties": { "name": { "type": "string" }, "params": { "type": "object" }, "ttl_secs": { "type": "integer", "minimum": 1, "maximum": 3600, "default": 60 } } } } } },
+                    "responses": { "201": { "description": "the command record (created, or sent when the box is online)" },
+                        "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
+                        "403": { "$ref": "#/components/responses/Error" }, "404": { "$ref": "#/components/responses/Error" } } } },
             "/api/v1/ingest": { "post": {
                 "summary": "Ingest one message (same rules as MQTT). A box authenticates with Basic <box id>:<secret>; an admin with a bearer token.",
                 "parameters": [q("topic", true, json!({ "type": "string" }), "dt/boxpilot/{fleet}/{box}/telemetry or .../status")],
