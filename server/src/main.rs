@@ -6,7 +6,7 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BOXPILOT_LOG")
-                .unwrap_or_else(|_| "info,rmqtt=warn".into()),
+                .unwrap_or_else(|_| "info,rmqtt=warn,boxpilot::broker::hooks=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
