@@ -1,8 +1,8 @@
 //! The service layer the server functions call (server side only). The server crate implements it;
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
-    AppError, BrokerCredential, CommandCatalogue, CommandView, DeviceId, DeviceSummary, FleetId,
-    Role, Series, SessionInfo,
+    AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
+    DeviceSummary, FleetId, Role, Series, SessionInfo,
 };
 use std::sync::Arc;
 
@@ -98,6 +98,13 @@ pub trait ConsoleService: Send + Sync + 'static {
         device: &DeviceId,
         limit: usize,
     ) -> Result<Vec<CommandView>, AppError>;
+    /// The audit trail of commands, newest first: any role, own fleets only (the same rules as
+    /// `GET /api/v1/audit/commands`).
+    async fn command_audit(
+        &self,
+        caller: &Caller,
+        query: AuditQuery,
+    ) -> Result<Vec<AuditEntry>, AppError>;
 }
 
 pub type SharedService = Arc<dyn ConsoleService>;

@@ -9,8 +9,8 @@ use crate::identity::{
 };
 use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
 use app::domain::{
-    AppError, BrokerCredential, CommandCatalogue, CommandView, DeviceId, DeviceSummary, FleetId,
-    Role, Series,
+    AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
+    DeviceSummary, FleetId, Role, Series,
 };
 use app::service::{Caller, CommandRequest, ConsoleService, NewSession, TelemetryQuery};
 use std::collections::BTreeMap;
@@ -432,5 +432,20 @@ impl ConsoleService for Console {
     ) -> Result<Vec<CommandView>, AppError> {
         let records = self.commands.history(caller, device, limit).await?;
         Ok(records.into_iter().map(command_view).collect())
+    }
+
+    async fn command_audit(
+        &self,
+        caller: &Caller,
+        query: AuditQuery,
+    ) -> Result<Vec<AuditEntry>, AppError> {
+        let records = self.commands.audit(caller, &query).await?;
+        Ok(records
+            .into_iter()
+            .map(|c| AuditEntry {
+                fleet: c.fleet.clone(),
+                command: command_view(c),
+            })
+            .collect())
     }
 }

@@ -175,3 +175,71 @@ for (const [name, options] of Object.entries(viewports)) {
     }
   });
 }
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: an operator opens the audit and sees the command it sent, with a CSV export`, async () => {
+    assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await logIn(page);
+
+      // Send a command through the REST API with the session cookie (same path, same audit).
+      const first = page.locator('[data-device]').first();
+      const device = await first.getAttribute('data-device');
+      const fleet = await first.evaluate((el) => el.closest('[data-fleet]').dataset.fleet);
+      const sent = await page.evaluate(async (d) => {
+        const r = await fetch(`/api/v1/devices/${d}/commands`, {
+          method: 'POST', headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'set_setpoint', params: { value: 4.5 } }),
+        });
+        return { status: r.status, body: await r.json() };
+      }, device);
+      assert.equal(sent.status, 201, JSON.stringify(sent.body));
+
+      // The navigation (top bar on desktop, bottom bar on a phone) opens the audit.
+      await page.locator('a[href="/audit"]:visible').first().click();
+      await page.waitForURL('**/audit');
+      await page.waitForSelector('[data-audit]');
+      await page.selectOption('#audit-fleet', fleet);
+      const row = page.locator(`[data-audit-row][data-command-id="${sent.body.id}"]`);
+      await row.waitFor({ timeout: 20_000 });
+      const state = await row.getAttribute('data-state');
+      assert.ok(['created', 'sent', 'accepted', 'succeeded', 'failed', 'timed_out', 'expired'].includes(state), state);
+      const text = await row.textContent();
+      assert.match(text, /set_setpoint/);
+      assert.match(text, new RegExp(user));
+      assert.match(text, new RegExp(device));
+      const box = await row.boundingBox();
+      if (name === 'phone') assert.ok(box.width <= options.viewport.width, `the card fits the screen (${box.width} px)`);
+
+      // Filters apply on the server: another issuer hides it.
+      await page.fill('#audit-issuer', 'nobody-else');
+      await page.press('#audit-issuer', 'Enter');
+      await row.waitFor({ state: 'detached', timeout: 10_000 });
+      await page.fill('#audit-issuer', user);
+      await page.press('#audit-issuer', 'Enter');
+      await row.waitFor({ timeout: 10_000 });
+      if (shots) await page.screenshot({ path: `${shots}/${name}-audit.png`, fullPage: true });
+
+      // The CSV link has the same filters; the cookie authenticates the download.
+      const href = await page.getAttribute('[data-audit-csv]', 'href');
+      assert.match(href, new RegExp(`fleet=${fleet}.*issuer=${user}.*format=csv`));
+      const csv = await page.evaluate(async (h) => {
+        const r = await fetch(h);
+        return { status: r.status, disposition: r.headers.get('content-disposition'), body: await r.text() };
+      }, href);
+      assert.equal(csv.status, 200);
+      assert.equal(csv.disposition, `attachment; filename="boxpilot-audit-${fleet}.csv"`);
+      assert.ok(csv.body.startsWith('issued_at_utc,fleet,device,command,params,issuer,state,final_at_utc,detail\r\n'));
+      assert.ok(csv.body.includes(`user:${user}`));
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}

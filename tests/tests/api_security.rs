@@ -228,6 +228,7 @@ async fn the_openapi_document_lists_every_v1_route() {
         "/api/v1/devices/{device}/telemetry",
         "/api/v1/devices/{device}/commands",
         "/api/v1/commands/catalogue",
+        "/api/v1/audit/commands",
         "/api/v1/ingest",
         "/api/v1/monitoring/pipeline",
         "/api/v1/monitoring/dead-letters",

@@ -1,7 +1,7 @@
 //! Remote commands as the console sees them: the catalogue of a box model and the commands sent
 //! to a box with their lifecycle (`created -> sent -> accepted -> succeeded | failed | rejected |
 //! timed_out | expired`).
-use super::{DeviceId, Role};
+use super::{DeviceId, FleetId, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -59,6 +59,11 @@ impl CommandState {
         }
     }
 
+    /// The state with this wire name (`timed_out`).
+    pub fn parse(raw: &str) -> Option<CommandState> {
+        CommandState::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
     pub fn is_final(self) -> bool {
         !matches!(
             self,
@@ -80,6 +85,83 @@ pub struct CommandStateChange {
     pub at: i64,
     #[serde(default)]
     pub detail: Option<String>,
+}
+
+/// What the audit trail of commands should list. Every filter is optional; the fleet is required
+/// unless the caller sees every fleet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub fleet: Option<FleetId>,
+    pub device: Option<DeviceId>,
+    /// `user:<name>` or just `<name>`.
+    pub issuer: Option<String>,
+    pub state: Option<CommandState>,
+    /// The command's name (`set_setpoint`).
+    pub name: Option<String>,
+    /// Issued at or after this time (ms); the beginning of time when `None`.
+    pub from: Option<i64>,
+    /// Issued at or before this time (ms); now when `None`.
+    pub to: Option<i64>,
+    /// At most this many, newest first: 1 to 1000, 100 when `None`.
+    pub limit: Option<usize>,
+}
+
+impl AuditQuery {
+    /// The query string of `GET /api/v1/audit/commands` for these filters (without `?`), e.g. for
+    /// the console's "Download CSV" link; absent filters are left out.
+    pub fn to_query_string(&self, format: &str) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if let Some(f) = &self.fleet {
+            pairs.push(("fleet", f.to_string()));
+        }
+        if let Some(d) = &self.device {
+            pairs.push(("device", d.to_string()));
+        }
+        if let Some(i) = &self.issuer {
+            pairs.push(("issuer", i.clone()));
+        }
+        if let Some(s) = self.state {
+            pairs.push(("state", s.as_str().to_owned()));
+        }
+        if let Some(n) = &self.name {
+            pairs.push(("name", n.clone()));
+        }
+        if let Some(from) = self.from {
+            pairs.push(("from", from.to_string()));
+        }
+        if let Some(to) = self.to {
+            pairs.push(("to", to.to_string()));
+        }
+        if let Some(limit) = self.limit {
+            pairs.push(("limit", limit.to_string()));
+        }
+        pairs.push(("format", format.to_owned()));
+        pairs
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", percent_encode(&v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn percent_encode(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// One line of the audit trail: a command and the fleet of its box.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub fleet: FleetId,
+    pub command: CommandView,
 }
 
 /// A command sent to a box, as the console shows it.
@@ -277,6 +359,26 @@ impl CommandCatalogue {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn audit_queries_become_query_strings_and_states_parse() {
+        let q = AuditQuery {
+            fleet: Some(FleetId::parse("north").unwrap()),
+            issuer: Some("user:ann smith".into()),
+            state: Some(CommandState::TimedOut),
+            from: Some(1_000),
+            ..AuditQuery::default()
+        };
+        assert_eq!(
+            q.to_query_string("csv"),
+            "fleet=north&issuer=user%3Aann%20smith&state=timed_out&from=1000&format=csv"
+        );
+        assert_eq!(AuditQuery::default().to_query_string("json"), "format=json");
+        for state in CommandState::ALL {
+            assert_eq!(CommandState::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(CommandState::parse("done"), None);
+    }
 
     fn number() -> CommandParam {
         CommandParam {

@@ -9,8 +9,8 @@ mod telemetry;
 pub mod topics;
 
 pub use command::{
-    CatalogueCommand, CommandCatalogue, CommandParam, CommandState, CommandStateChange,
-    CommandView, ParamType,
+    AuditEntry, AuditQuery, CatalogueCommand, CommandCatalogue, CommandParam, CommandState,
+    CommandStateChange, CommandView, ParamType,
 };
 pub use device::{DeviceSummary, Presence};
 pub use error::AppError;

@@ -1,3 +1,4 @@
+use crate::ui::audit::AuditPage;
 use crate::ui::auth::{AuthContext, LoginPage, RequireSession, SessionPhase};
 use crate::ui::clock::Clock;
 use crate::ui::device::DevicePage;
@@ -38,6 +39,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/")
                         view=|| view! { <RequireSession><FleetPage /></RequireSession> }
+                    />
+                    <Route
+                        path=path!("/audit")
+                        view=|| view! { <RequireSession><AuditPage /></RequireSession> }
                     />
                     <Route
                         path=path!("/devices/:id")

@@ -1,6 +1,7 @@
 //! The console's user interface (browser only, feature `csr`), one folder per feature and one
 //! component per file.
 mod app;
+pub mod audit;
 pub mod auth;
 pub mod chart;
 pub mod clock;

@@ -127,6 +127,15 @@ impl Store for CountingStore {
     ) -> StoreResult<Vec<CommandRecord>> {
         self.inner.list_commands(device, limit).await
     }
+    async fn list_fleet_commands(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        self.inner.list_fleet_commands(fleet, from, to, limit).await
+    }
     async fn pending_commands(
         &self,
         device: &DeviceId,

@@ -2,20 +2,27 @@
 //! console publishes over MQTT; box replies; delivery to boxes that come back online; the sweeper
 //! of expired and timed-out commands.
 use super::{
-    Catalogue, CommandRecord, CommandSource, CommandState, StateChange, DEFAULT_TTL_SECS,
-    MAX_TTL_SECS,
+    state_view, Catalogue, CommandRecord, CommandSource, CommandState, StateChange,
+    DEFAULT_TTL_SECS, MAX_TTL_SECS,
 };
 use crate::access::Principal;
 use crate::broker::{BrokerPublisher, Delivery};
 use crate::console::store_error;
 use crate::store::{Store, StoreError};
-use app::domain::{topics, AppError, DeviceId, FleetId, Role};
+use app::domain::{topics, AppError, AuditQuery, DeviceId, FleetId, Role};
 use app::service::Caller;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+/// Audit lines returned when the caller names no limit.
+pub const AUDIT_DEFAULT_LIMIT: usize = 100;
+/// The most audit lines one query returns.
+pub const AUDIT_MAX_LIMIT: usize = 1000;
+/// With filters, how many of the newest commands of each fleet in the window are looked at.
+pub const AUDIT_SCAN_LIMIT: usize = 20_000;
 
 /// How often the sweeper looks for expired and timed-out commands.
 pub const SWEEP_EVERY: Duration = Duration::from_millis(500);
@@ -365,6 +372,83 @@ impl CommandService {
             .list_commands(device, limit.clamp(1, 1000))
             .await
             .map_err(store_error)
+    }
+
+    /// The audit trail (who sent what to which box, when, with what outcome), newest first. Any
+    /// role may read the commands of its own fleets; `fleet` is required unless the caller sees
+    /// every fleet (then `None` means all of them). Filters are applied to the newest
+    /// [`AUDIT_SCAN_LIMIT`] commands of each fleet in the window.
+    pub async fn audit(
+        &self,
+        caller: &Caller,
+        query: &AuditQuery,
+    ) -> Result<Vec<CommandRecord>, AppError> {
+        let limit = query.limit.unwrap_or(AUDIT_DEFAULT_LIMIT);
+        if !(1..=AUDIT_MAX_LIMIT).contains(&limit) {
+            return Err(AppError::BadRequest(format!(
+                "limit must be between 1 and {AUDIT_MAX_LIMIT}"
+            )));
+        }
+        let to = query.to.unwrap_or_else(now_ms);
+        let from = query.from.unwrap_or(0);
+        if from > to {
+            return Err(AppError::BadRequest("from must not be after to".into()));
+        }
+        let fleets = match &query.fleet {
+            Some(f) if caller.may_see_fleet(f) => vec![f.clone()],
+            Some(f) => {
+                return Err(AppError::Forbidden(format!(
+                    "fleet {f} is not one of yours"
+                )));
+            }
+            None if caller.all_fleets => {
+                let mut fleets: Vec<FleetId> = self
+                    .store
+                    .list_devices(None)
+                    .await
+                    .map_err(store_error)?
+                    .into_iter()
+                    .map(|d| d.fleet)
+                    .collect();
+                fleets.sort();
+                fleets.dedup();
+                fleets
+            }
+            None => {
+                return Err(AppError::BadRequest(
+                    "fleet is required: name one of your fleets".into(),
+                ))
+            }
+        };
+        let filtered = query.device.is_some()
+            || query.issuer.is_some()
+            || query.state.is_some()
+            || query.name.is_some();
+        let scan = if filtered { AUDIT_SCAN_LIMIT } else { limit };
+        // `ann` finds `user:ann`; a full issuer (`user:ann`) matches itself.
+        let issuer = query
+            .issuer
+            .as_deref()
+            .map(|i| (i.to_owned(), format!("user:{i}")));
+        let mut out = Vec::new();
+        for fleet in &fleets {
+            let found = self
+                .store
+                .list_fleet_commands(fleet, from, to, scan)
+                .await
+                .map_err(store_error)?;
+            out.extend(found.into_iter().filter(|c| {
+                query.device.as_ref().is_none_or(|d| &c.device == d)
+                    && issuer
+                        .as_ref()
+                        .is_none_or(|(full, user)| &c.issuer == full || &c.issuer == user)
+                    && query.state.is_none_or(|s| state_view(c.state) == s)
+                    && query.name.as_ref().is_none_or(|n| &c.name == n)
+            }));
+        }
+        out.sort_by(|a, b| (b.issued_at, &b.id).cmp(&(a.issued_at, &a.id)));
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// The role of a console user, for commands that need more than operator (the ACL already

@@ -70,6 +70,25 @@ pub fn document() -> Value {
                     "responses": { "201": { "description": "the command record (created, or sent when the box is online)" },
                         "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
                         "403": { "$ref": "#/components/responses/Error" }, "404": { "$ref": "#/components/responses/Error" } } } },
+            "/api/v1/audit/commands": { "get": {
+                "summary": "The audit trail of commands, newest first: who sent what to which box, when, with what outcome. Any role, own fleets only.",
+                "parameters": [
+                    q("fleet", false, json!({ "type": "string" }), "fleet (required unless you see every fleet; another fleet is 403)"),
+                    q("device", false, json!({ "type": "string" }), "only this box"),
+                    q("issuer", false, json!({ "type": "string" }), "only this issuer (`user:ann` or `ann`)"),
+                    q("state", false, json!({ "enum": ["created", "sent", "accepted", "succeeded", "failed", "rejected", "timed_out", "expired"] }), "only commands now in this state"),
+                    q("name", false, json!({ "type": "string" }), "only this command (`set_setpoint`)"),
+                    q("from", false, json!({ "type": ["integer", "string"] }), "issued at or after: ms since the epoch or RFC 3339 (default: the beginning)"),
+                    q("to", false, json!({ "type": ["integer", "string"] }), "issued at or before: ms since the epoch or RFC 3339 (default: now)"),
+                    q("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), "at most this many"),
+                    q("format", false, json!({ "enum": ["json", "csv"], "default": "json" }), "json: command records; csv: an attachment")
+                ],
+                "security": [{ "bearer": [] }, { "session": [] }],
+                "responses": {
+                    "200": { "description": "command records (JSON), or CSV with the header issued_at_utc,fleet,device,command,params,issuer,state,final_at_utc,detail (RFC 4180; cells starting with = + - @ are prefixed with ')",
+                        "content": { "application/json": { "schema": { "type": "array", "items": { "type": "object" } } }, "text/csv": { "schema": { "type": "string" } } } },
+                    "400": { "$ref": "#/components/responses/Error" }, "401": { "$ref": "#/components/responses/Error" },
+                    "403": { "$ref": "#/components/responses/Error" } } } },
             "/api/v1/ingest": { "post": {
                 "summary": "Ingest one message (same rules as MQTT). A box authenticates with Basic <box id>:<secret>; an admin with a bearer token.",
                 "parameters": [q("topic", true, json!({ "type": "string" }), "dt/boxpilot/{fleet}/{box}/telemetry or .../status")],

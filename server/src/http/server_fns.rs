@@ -21,6 +21,7 @@ fn register_all() {
     register_explicit::<commands::GetCommandCatalogue>();
     register_explicit::<commands::IssueCommand>();
     register_explicit::<commands::ListCommands>();
+    register_explicit::<commands::CommandAudit>();
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {

@@ -405,6 +405,52 @@ pub async fn pending_commands_are_created_and_unexpired(store: &dyn Store) {
     assert_eq!(ids, vec!["first", "live"]);
 }
 
+pub async fn fleet_commands_list_newest_first_in_a_window(store: &dyn Store) {
+    let in_fleet = |cid: &str, d: &str, fleet: &str, at: i64| {
+        let mut c = command(cid, d, at, at + 60_000);
+        c.fleet = FleetId::parse(fleet).unwrap();
+        c
+    };
+    for c in [
+        in_fleet("a1", "b1", "f1", 1_000),
+        in_fleet("a2", "b2", "f1", 3_000),
+        in_fleet("a3", "b1", "f1", 2_000),
+        in_fleet("a4", "b1", "f1", 2_000),
+        in_fleet("x1", "b9", "f2", 2_500),
+    ] {
+        store.put_command(&c).await.unwrap();
+    }
+    // A state change replaces the command; it is listed once, with its new state.
+    let mut changed = in_fleet("a1", "b1", "f1", 1_000);
+    changed.advance(CommandState::Sent, 1_001, None).unwrap();
+    store.put_command(&changed).await.unwrap();
+    let f1 = FleetId::parse("f1").unwrap();
+    let list = |from, to, limit| store.list_fleet_commands(&f1, from, to, limit);
+    let ids = |cs: Vec<CommandRecord>| cs.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(list(i64::MIN, i64::MAX, 10).await.unwrap()),
+        vec!["a2", "a4", "a3", "a1"]
+    );
+    let all = list(0, 10_000, 10).await.unwrap();
+    assert_eq!(all.last().unwrap(), &changed);
+    assert_eq!(ids(list(2_000, 2_000, 10).await.unwrap()), vec!["a4", "a3"]);
+    assert_eq!(ids(list(1_500, 2_999, 1).await.unwrap()), vec!["a4"]);
+    assert!(list(4_000, 5_000, 10).await.unwrap().is_empty());
+    assert!(list(3_000, 1_000, 10).await.unwrap().is_empty());
+    assert_eq!(
+        ids(store
+            .list_fleet_commands(&FleetId::parse("f2").unwrap(), 0, 10_000, 10)
+            .await
+            .unwrap()),
+        vec!["x1"]
+    );
+    assert!(store
+        .list_fleet_commands(&FleetId::parse("f3").unwrap(), 0, 10_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// Expands to one `#[tokio::test]` per conformance check; `$make` is an expression giving a future
 /// that yields a fresh, empty store (anything that derefs to a `Store`).
 #[macro_export]
@@ -422,7 +468,8 @@ macro_rules! store_conformance_tests {
             grants_are_kept_per_kind_and_deleted,
             commands_round_trip_and_list_newest_first,
             command_updates_replace_and_ids_are_never_reused,
-            pending_commands_are_created_and_unexpired);
+            pending_commands_are_created_and_unexpired,
+            fleet_commands_list_newest_first_in_a_window);
     };
     (@each $make:expr; $($check:ident),*) => {
         $(

@@ -6,7 +6,7 @@ use super::{
     GrantKind, PipelineCounts, Reading, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
 };
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
@@ -26,6 +26,9 @@ const GRANTS: TableDefinition<(u8, &str), &[u8]> = TableDefinition::new("grants"
 const COMMANDS: TableDefinition<(&str, i64, &str), &[u8]> = TableDefinition::new("commands");
 /// id -> (box, issued_at): the key of the command in `COMMANDS`.
 const COMMAND_IDS: TableDefinition<&str, (&str, i64)> = TableDefinition::new("command_ids");
+/// (fleet, issued_at ms, id) -> box: the audit trail of a fleet in time order.
+const FLEET_COMMANDS: TableDefinition<(&str, i64, &str), &str> =
+    TableDefinition::new("fleet_commands");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -75,6 +78,19 @@ impl EmbeddedStore {
             txn.open_table(GRANTS).map_err(unavailable)?;
             txn.open_table(COMMANDS).map_err(unavailable)?;
             txn.open_table(COMMAND_IDS).map_err(unavailable)?;
+            let mut by_fleet = txn.open_table(FLEET_COMMANDS).map_err(unavailable)?;
+            // Stores written before the audit index existed: index their commands once.
+            if by_fleet.is_empty().map_err(unavailable)? {
+                let commands = txn.open_table(COMMANDS).map_err(unavailable)?;
+                for entry in commands.iter().map_err(unavailable)? {
+                    let (key, bytes) = entry.map_err(unavailable)?;
+                    let (device, at, id) = key.value();
+                    let c: CommandRecord = from_json(bytes.value())?;
+                    by_fleet
+                        .insert((c.fleet.as_str(), at, id), device)
+                        .map_err(unavailable)?;
+                }
+            }
         }
         txn.commit().map_err(unavailable)?;
         Ok(Self { db: Arc::new(db) })
@@ -496,6 +512,10 @@ impl Store for EmbeddedStore {
                         to_json(&command)?.as_slice(),
                     )
                     .map_err(unavailable)?;
+                txn.open_table(FLEET_COMMANDS)
+                    .map_err(unavailable)?
+                    .insert((command.fleet.as_str(), key.1, command.id.as_str()), key.0)
+                    .map_err(unavailable)?;
             }
             txn.commit().map_err(unavailable)
         })
@@ -544,6 +564,43 @@ impl Store for EmbeddedStore {
         .await
     }
 
+    async fn list_fleet_commands(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<CommandRecord>> {
+        let fleet = fleet.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let mut out = Vec::new();
+            if to < from || limit == 0 {
+                return Ok(out);
+            }
+            let index = txn.open_table(FLEET_COMMANDS).map_err(unavailable)?;
+            let commands = txn.open_table(COMMANDS).map_err(unavailable)?;
+            let f = fleet.as_str();
+            for entry in index
+                .range((f, from, "")..=(f, to, "\u{10FFFF}"))
+                .map_err(unavailable)?
+                .rev()
+                .take(limit)
+            {
+                let (key, device) = entry.map_err(unavailable)?;
+                let (_, at, id) = key.value();
+                if let Some(bytes) = commands
+                    .get((device.value(), at, id))
+                    .map_err(unavailable)?
+                {
+                    out.push(from_json(bytes.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn pending_commands(
         &self,
         device: &DeviceId,
@@ -574,5 +631,34 @@ impl Store for EmbeddedStore {
     async fn ping(&self) -> StoreResult<()> {
         self.blocking(|db| db.begin_read().map(|_| ()).map_err(unavailable))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::conformance::command;
+
+    #[tokio::test]
+    async fn commands_stored_before_the_audit_index_are_indexed_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store
+                .put_command(&command("old", "b1", 1_000, 61_000))
+                .await
+                .unwrap();
+            // As a store written by a version without the index.
+            let txn = store.db.begin_write().unwrap();
+            txn.delete_table(FLEET_COMMANDS).unwrap();
+            txn.commit().unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let fleet = FleetId::parse("north").unwrap();
+        let found = store
+            .list_fleet_commands(&fleet, 0, 10_000, 10)
+            .await
+            .unwrap();
+        assert_eq!(found, vec![command("old", "b1", 1_000, 61_000)]);
     }
 }

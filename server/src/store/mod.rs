@@ -88,6 +88,15 @@ pub trait Store: Send + Sync + 'static {
         device: &DeviceId,
         limit: usize,
     ) -> StoreResult<Vec<CommandRecord>>;
+    /// Commands of one fleet issued in `[from, to]` (ms), newest first, at most `limit` (the audit
+    /// trail; key: (fleet, issued_at, id)).
+    async fn list_fleet_commands(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<CommandRecord>>;
     /// Commands of one box still `created` (not delivered) and not expired at `now` (ms), oldest first.
     async fn pending_commands(
         &self,

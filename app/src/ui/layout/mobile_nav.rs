@@ -24,6 +24,19 @@ pub fn MobileNav() -> impl IntoView {
                 </svg>
                 <span>"Fleet"</span>
             </A>
+            <A href="/audit" attr:class="mobile-nav-item">
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" class="icon">
+                    <path
+                        d="M9 4h6v3H9zM7 5.5H5v15h14v-15h-2M8.5 12h7M8.5 16h5"
+                        fill="none"
+                        stroke="currentColor"
+                        stroke-width="2"
+                        stroke-linejoin="round"
+                        stroke-linecap="round"
+                    />
+                </svg>
+                <span>"Audit"</span>
+            </A>
             <div class="mobile-nav-item mobile-user" aria-label="Signed in user">
                 <span class="user-name">{username}</span>
                 <span class="role-badge" data-role=role>
