@@ -9,13 +9,19 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandState {
+    /// Stored, not yet handed to the broker (the box is offline).
     Created,
+    /// Published to the box's request topic.
     Sent,
+    /// The box said it is working on it.
     Accepted,
     Succeeded,
     Failed,
+    /// Refused by the server (validation) or by the box.
     Rejected,
+    /// Sent, but no final answer before its deadline.
     TimedOut,
+    /// Never delivered before it expired.
     Expired,
 }
 
@@ -69,6 +75,18 @@ impl CommandState {
             self,
             CommandState::Created | CommandState::Sent | CommandState::Accepted
         )
+    }
+
+    /// Whether the lifecycle allows going from `self` to `next`.
+    pub fn may_become(self, next: CommandState) -> bool {
+        use CommandState::*;
+        match self {
+            Created => matches!(next, Sent | Expired | Rejected),
+            // A box may answer with a final state straight away.
+            Sent => matches!(next, Accepted | Succeeded | Failed | Rejected | TimedOut),
+            Accepted => matches!(next, Succeeded | Failed | TimedOut),
+            _ => false,
+        }
     }
 }
 

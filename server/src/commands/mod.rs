@@ -12,7 +12,7 @@ pub use service::{
     CommandPublisher, CommandService, IssueRequest, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT,
     AUDIT_SCAN_LIMIT, SWEEP_EVERY,
 };
-pub use view::{catalogue_view, command_view, state_view};
+pub use view::{catalogue_view, command_view};
 
 /// Lifetime of a command when the caller names none.
 pub const DEFAULT_TTL_SECS: i64 = 60;

@@ -3,73 +3,8 @@
 use app::domain::{DeviceId, FleetId};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandState {
-    /// Stored, not yet handed to the broker (the box is offline).
-    Created,
-    /// Published to the box's request topic.
-    Sent,
-    /// The box said it is working on it.
-    Accepted,
-    Succeeded,
-    Failed,
-    /// Refused by the server (validation) or by the box.
-    Rejected,
-    /// Sent, but no final answer before its deadline.
-    TimedOut,
-    /// Never delivered before it expired.
-    Expired,
-}
-
-impl CommandState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CommandState::Created => "created",
-            CommandState::Sent => "sent",
-            CommandState::Accepted => "accepted",
-            CommandState::Succeeded => "succeeded",
-            CommandState::Failed => "failed",
-            CommandState::Rejected => "rejected",
-            CommandState::TimedOut => "timed_out",
-            CommandState::Expired => "expired",
-        }
-    }
-
-    pub fn is_final(self) -> bool {
-        !matches!(
-            self,
-            CommandState::Created | CommandState::Sent | CommandState::Accepted
-        )
-    }
-
-    /// Whether the lifecycle allows going from `self` to `next`.
-    pub fn may_become(self, next: CommandState) -> bool {
-        use CommandState::*;
-        match self {
-            Created => matches!(next, Sent | Expired | Rejected),
-            // A box may answer with a final state straight away.
-            Sent => matches!(next, Accepted | Succeeded | Failed | Rejected | TimedOut),
-            Accepted => matches!(next, Succeeded | Failed | TimedOut),
-            _ => false,
-        }
-    }
-}
-
-impl std::fmt::Display for CommandState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One state change, with its server time (ms) and detail (a reason, the box's words).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StateChange {
-    pub state: CommandState,
-    pub at: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-}
+/// The lifecycle's states and changes are the shared domain types: the console shows the same.
+pub use app::domain::{CommandState, CommandStateChange as StateChange};
 
 /// How a command reached the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -2,8 +2,8 @@
 //! console publishes over MQTT; box replies; delivery to boxes that come back online; the sweeper
 //! of expired and timed-out commands.
 use super::{
-    state_view, Catalogue, CommandRecord, CommandSource, CommandState, StateChange,
-    DEFAULT_TTL_SECS, MAX_TTL_SECS,
+    Catalogue, CommandRecord, CommandSource, CommandState, StateChange, DEFAULT_TTL_SECS,
+    MAX_TTL_SECS,
 };
 use crate::access::Principal;
 use crate::broker::{BrokerPublisher, Delivery};
@@ -442,7 +442,7 @@ impl CommandService {
                     && issuer
                         .as_ref()
                         .is_none_or(|(full, user)| &c.issuer == full || &c.issuer == user)
-                    && query.state.is_none_or(|s| state_view(c.state) == s)
+                    && query.state.is_none_or(|s| c.state == s)
                     && query.name.as_ref().is_none_or(|n| &c.name == n)
             }));
         }

@@ -1,22 +1,6 @@
 //! The one place where the server's command types become the console's shared view types.
-use super::{Catalogue, CommandRecord, CommandSpec, CommandState, ParamKind, ParamSpec};
-use app::domain::{
-    CatalogueCommand, CommandCatalogue, CommandParam, CommandState as ViewState,
-    CommandStateChange, CommandView, ParamType,
-};
-
-pub fn state_view(state: CommandState) -> ViewState {
-    match state {
-        CommandState::Created => ViewState::Created,
-        CommandState::Sent => ViewState::Sent,
-        CommandState::Accepted => ViewState::Accepted,
-        CommandState::Succeeded => ViewState::Succeeded,
-        CommandState::Failed => ViewState::Failed,
-        CommandState::Rejected => ViewState::Rejected,
-        CommandState::TimedOut => ViewState::TimedOut,
-        CommandState::Expired => ViewState::Expired,
-    }
-}
+use super::{Catalogue, CommandRecord, CommandSpec, ParamKind, ParamSpec};
+use app::domain::{CatalogueCommand, CommandCatalogue, CommandParam, CommandView, ParamType};
 
 pub fn command_view(c: CommandRecord) -> CommandView {
     CommandView {
@@ -27,16 +11,8 @@ pub fn command_view(c: CommandRecord) -> CommandView {
         issuer: c.issuer,
         issued_at: c.issued_at,
         expires_at: c.expires_at,
-        state: state_view(c.state),
-        history: c
-            .history
-            .into_iter()
-            .map(|h| CommandStateChange {
-                state: state_view(h.state),
-                at: h.at,
-                detail: h.detail,
-            })
-            .collect(),
+        state: c.state,
+        history: c.history,
     }
 }
 
@@ -122,17 +98,5 @@ mod tests {
         assert_eq!(diag.min_role, Role::Support);
         assert_eq!(diag.params[0].values, vec!["basic", "full"]);
         assert_eq!(diag.params[1].max_len, Some(200));
-        for state in [
-            CommandState::Created,
-            CommandState::Sent,
-            CommandState::Accepted,
-            CommandState::Succeeded,
-            CommandState::Failed,
-            CommandState::Rejected,
-            CommandState::TimedOut,
-            CommandState::Expired,
-        ] {
-            assert_eq!(state_view(state).as_str(), state.as_str());
-        }
     }
 }
