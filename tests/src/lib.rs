@@ -179,6 +179,21 @@ pub fn tools_dir() -> std::path::PathBuf {
         })
 }
 
+/// MQTT-over-WebSocket options from a broker credential, as the browser uses them.
+pub fn ws_options(server: &TestServer, credential: &serde_json::Value) -> MqttOptions {
+    let mut o = MqttOptions::new(
+        credential["client_id"].as_str().unwrap(),
+        server.ws_url(),
+        server.running.ws_addr.port(),
+    );
+    o.set_transport(rumqttc::Transport::Ws);
+    o.set_credentials(
+        credential["username"].as_str().unwrap(),
+        credential["password"].as_str().unwrap(),
+    );
+    o
+}
+
 /// MQTT options of a box on the server's TCP listener.
 pub fn box_options(port: u16, id: &str, secret: &str) -> MqttOptions {
     let mut o = MqttOptions::new(id, "127.0.0.1", port);

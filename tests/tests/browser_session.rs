@@ -1,22 +1,10 @@
 //! The browser's path: server functions with the session cookie, the broker credential, and
 //! MQTT over WebSocket limited by role and fleets.
-use boxpilot_tests::{box_options, now_ms, session_cookie, telemetry, Client, TestServer};
-use rumqttc::{MqttOptions, QoS, Transport};
+use boxpilot_tests::{
+    box_options, now_ms, session_cookie, telemetry, ws_options, Client, TestServer,
+};
+use rumqttc::QoS;
 use std::time::Duration;
-
-fn ws_options(server: &TestServer, credential: &serde_json::Value) -> MqttOptions {
-    let mut o = MqttOptions::new(
-        credential["client_id"].as_str().unwrap(),
-        server.ws_url(),
-        server.running.ws_addr.port(),
-    );
-    o.set_transport(Transport::Ws);
-    o.set_credentials(
-        credential["username"].as_str().unwrap(),
-        credential["password"].as_str().unwrap(),
-    );
-    o
-}
 
 #[tokio::test]
 async fn session_cookie_server_functions_and_logout() {

@@ -1,7 +1,7 @@
 //! Issue 3, the command lifecycle on the server: REST and MQTT issuing, box replies, offline
 //! boxes, expiry, refusals, and the simulator honouring commands.
-use boxpilot_tests::{box_options, now_ms, session_cookie, Client, TestServer};
-use rumqttc::{MqttOptions, QoS, Transport};
+use boxpilot_tests::{box_options, now_ms, session_cookie, ws_options, Client, TestServer};
+use rumqttc::QoS;
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -271,20 +271,6 @@ async fn offline_boxes_get_commands_when_they_return_unless_expired() {
     let after = history(&server, &token, "b1").await;
     let short_now = after.iter().find(|c| c["id"] == short_id).unwrap();
     assert_eq!(short_now["state"], "expired");
-}
-
-fn ws_options(server: &TestServer, credential: &Value) -> MqttOptions {
-    let mut o = MqttOptions::new(
-        credential["client_id"].as_str().unwrap(),
-        server.ws_url(),
-        server.running.ws_addr.port(),
-    );
-    o.set_transport(Transport::Ws);
-    o.set_credentials(
-        credential["username"].as_str().unwrap(),
-        credential["password"].as_str().unwrap(),
-    );
-    o
 }
 
 #[tokio::test]
