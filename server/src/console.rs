@@ -38,6 +38,20 @@ pub fn store_error(e: StoreError) -> AppError {
     }
 }
 
+/// The box if the caller may see it; boxes outside the caller's fleets are "not found", so that
+/// their existence does not leak. Every path that names a box (API, server functions, commands)
+/// checks it here.
+pub async fn visible_device(
+    store: &dyn Store,
+    caller: &Caller,
+    id: &DeviceId,
+) -> Result<DeviceRecord, AppError> {
+    match store.get_device(id).await.map_err(store_error)? {
+        Some(d) if caller.may_see_fleet(&d.fleet) => Ok(d),
+        _ => Err(AppError::NotFound(format!("box {id}"))),
+    }
+}
+
 fn identity_error(e: IdentityError) -> AppError {
     match e {
         IdentityError::BadCredentials => AppError::BadCredentials,
@@ -132,19 +146,6 @@ impl Console {
             .map_err(identity_error)
     }
 
-    /// The box if the caller may see it; boxes outside the caller's fleets are "not found", so
-    /// that their existence does not leak.
-    async fn visible_device(
-        &self,
-        caller: &Caller,
-        id: &DeviceId,
-    ) -> Result<DeviceRecord, AppError> {
-        match self.store.get_device(id).await.map_err(store_error)? {
-            Some(d) if caller.may_see_fleet(&d.fleet) => Ok(d),
-            _ => Err(AppError::NotFound(format!("box {id}"))),
-        }
-    }
-
     pub fn require_fleet(caller: &Caller, fleet: &FleetId) -> Result<(), AppError> {
         if caller.may_see_fleet(fleet) {
             Ok(())
@@ -153,25 +154,6 @@ impl Console {
                 "fleet {fleet} is not one of yours"
             )))
         }
-    }
-
-    /// Fleets the caller may see, from its grants or (all fleets) from the registered boxes.
-    pub async fn visible_fleets(&self, caller: &Caller) -> Result<Vec<FleetId>, AppError> {
-        if !caller.all_fleets {
-            return Ok(caller.fleets.clone());
-        }
-        let mut fleets: Vec<FleetId> = self
-            .store
-            .list_devices(None)
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .map(|d| d.fleet)
-            .collect();
-        fleets.dedup();
-        fleets.sort();
-        fleets.dedup();
-        Ok(fleets)
     }
 
     /// Pipeline health (support and admin): counts per box over `[from, to)`.
@@ -356,7 +338,9 @@ impl ConsoleService for Console {
     }
 
     async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError> {
-        self.visible_device(caller, device).await.map(summary)
+        visible_device(self.store.as_ref(), caller, device)
+            .await
+            .map(summary)
     }
 
     async fn telemetry(&self, caller: &Caller, q: TelemetryQuery) -> Result<Series, AppError> {
@@ -383,7 +367,7 @@ impl ConsoleService for Console {
                 "max_points must be between 1 and {MAX_POINTS}"
             )));
         }
-        self.visible_device(caller, &q.device).await?;
+        visible_device(self.store.as_ref(), caller, &q.device).await?;
         let raw = self
             .store
             .metric_series(&q.device, &q.metric, q.from, q.to)

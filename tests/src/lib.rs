@@ -126,6 +126,17 @@ impl TestServer {
         credential
     }
 
+    /// A box of this server connected over TCP and subscribed to its command requests.
+    pub async fn command_box(&self, fleet: &str, id: &str, secret: &str) -> Client {
+        let mut bx = Client::connect(box_options(self.mqtt_port(), id, secret))
+            .await
+            .expect("box connects");
+        bx.subscribe(&format!("cmd/boxpilot/{fleet}/{id}/req"))
+            .await
+            .expect("box subscribes");
+        bx
+    }
+
     /// Waits until buffered counters are stored.
     pub async fn flush(&self) {
         self.running.ingest.flush().await.expect("flush");
@@ -302,4 +313,29 @@ pub fn now_ms() -> i64 {
 pub fn telemetry(seq: u64, ts: i64, temp: f64) -> String {
     serde_json::json!({ "seq": seq, "ts": ts, "metrics": { "temp_c": temp, "door_open": false } })
         .to_string()
+}
+
+/// Lets a box answer every command `accepted`, then `succeeded` with `detail`, until no command
+/// comes for 8 s; yields the commands it received.
+pub fn answer_all(
+    mut bx: Client,
+    resp_topic: String,
+    detail: &'static str,
+) -> tokio::task::JoinHandle<Vec<serde_json::Value>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(p) = bx.next_publish(Duration::from_secs(8)).await {
+            let cmd: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
+            for status in ["accepted", "succeeded"] {
+                let reply =
+                    serde_json::json!({"id": cmd["id"], "status": status, "detail": detail});
+                bx.client
+                    .publish(&resp_topic, QoS::AtLeastOnce, false, reply.to_string())
+                    .await
+                    .unwrap();
+            }
+            seen.push(cmd);
+        }
+        seen
+    })
 }

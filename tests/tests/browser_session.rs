@@ -1,8 +1,6 @@
 //! The browser's path: server functions with the session cookie, the broker credential, and
 //! MQTT over WebSocket limited by role and fleets.
-use boxpilot_tests::{
-    box_options, now_ms, session_cookie, telemetry, ws_options, Client, TestServer,
-};
+use boxpilot_tests::{now_ms, session_cookie, telemetry, ws_options, Client, TestServer};
 use rumqttc::QoS;
 use std::time::Duration;
 
@@ -73,10 +71,7 @@ async fn session_cookie_server_functions_and_logout() {
 async fn viewer_credential_cannot_publish_commands_operator_can() {
     let server = TestServer::start().await;
     let secret = server.add_device("f1", "b1").await;
-    let mut bx = Client::connect(box_options(server.mqtt_port(), "b1", &secret))
-        .await
-        .unwrap();
-    bx.subscribe("cmd/boxpilot/f1/b1/req").await.unwrap();
+    let mut bx = server.command_box("f1", "b1", &secret).await;
 
     let viewer_pw = server.add_user("vic", &["viewer", "fleet:f1"]).await;
     let viewer = session_cookie(&server, "vic", &viewer_pw).await;

@@ -1,6 +1,6 @@
 //! Issue 3, the command lifecycle on the server: REST and MQTT issuing, box replies, offline
 //! boxes, expiry, refusals, and the simulator honouring commands.
-use boxpilot_tests::{box_options, now_ms, session_cookie, ws_options, Client, TestServer};
+use boxpilot_tests::{answer_all, now_ms, session_cookie, ws_options, Client, TestServer};
 use rumqttc::QoS;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -66,38 +66,13 @@ async fn wait_state(
 }
 
 /// A box answering every command `accepted` then `succeeded`.
-fn answer_all(mut bx: Client, topic_resp: String) -> tokio::task::JoinHandle<Vec<Value>> {
-    tokio::spawn(async move {
-        let mut seen = Vec::new();
-        while let Some(p) = bx.next_publish(Duration::from_secs(8)).await {
-            let cmd: Value = serde_json::from_slice(&p.payload).unwrap();
-            seen.push(cmd.clone());
-            for status in ["accepted", "succeeded"] {
-                bx.client
-                    .publish(
-                        &topic_resp,
-                        QoS::AtLeastOnce,
-                        false,
-                        json!({"id": cmd["id"], "status": status, "detail": "ok"}).to_string(),
-                    )
-                    .await
-                    .unwrap();
-            }
-        }
-        seen
-    })
-}
-
 #[tokio::test]
 async fn an_operator_command_goes_through_every_state_in_order() {
     let server = TestServer::start().await;
     let secret = server.add_device("f1", "b1").await;
     let token = server.user_token("ops", &["operator", "fleet:f1"]).await;
-    let mut bx = Client::connect(box_options(server.mqtt_port(), "b1", &secret))
-        .await
-        .unwrap();
-    bx.subscribe("cmd/boxpilot/f1/b1/req").await.unwrap();
-    let answers = answer_all(bx, "cmd/boxpilot/f1/b1/resp".into());
+    let bx = server.command_box("f1", "b1", &secret).await;
+    let answers = answer_all(bx, "cmd/boxpilot/f1/b1/resp".into(), "ok");
 
     let (status, created) = post_command(
         &server,
@@ -150,10 +125,7 @@ async fn refusals_are_clear_recorded_and_nothing_is_sent() {
     let server = TestServer::start().await;
     let secret = server.add_device("f1", "b1").await;
     server.add_device("f2", "b2").await;
-    let mut bx = Client::connect(box_options(server.mqtt_port(), "b1", &secret))
-        .await
-        .unwrap();
-    bx.subscribe("cmd/boxpilot/f1/b1/req").await.unwrap();
+    let mut bx = server.command_box("f1", "b1", &secret).await;
     let operator = server.user_token("ops", &["operator", "fleet:f1"]).await;
     let viewer = server.user_token("vic", &["viewer", "fleet:f1"]).await;
 
@@ -238,10 +210,7 @@ async fn offline_boxes_get_commands_when_they_return_unless_expired() {
     let expired = wait_state(&server, &token, "b1", short_id, "expired").await;
     assert_eq!(states(&expired), vec!["created", "expired"]);
 
-    let mut bx = Client::connect(box_options(server.mqtt_port(), "b1", &secret))
-        .await
-        .unwrap();
-    bx.subscribe("cmd/boxpilot/f1/b1/req").await.unwrap();
+    let mut bx = server.command_box("f1", "b1", &secret).await;
     let got = bx
         .next_publish(Duration::from_secs(5))
         .await
@@ -277,10 +246,7 @@ async fn offline_boxes_get_commands_when_they_return_unless_expired() {
 async fn a_forged_issuer_over_mqtt_is_ignored_and_bad_commands_refused() {
     let server = TestServer::start().await;
     let secret = server.add_device("f1", "b1").await;
-    let mut bx = Client::connect(box_options(server.mqtt_port(), "b1", &secret))
-        .await
-        .unwrap();
-    bx.subscribe("cmd/boxpilot/f1/b1/req").await.unwrap();
+    let mut bx = server.command_box("f1", "b1", &secret).await;
     let pw = server.add_user("ops", &["operator", "fleet:f1"]).await;
     let cookie = session_cookie(&server, "ops", &pw).await;
     let (_, credential) = server.call(&cookie, "/api/broker/credential").await;

@@ -209,6 +209,24 @@ impl CommandView {
     pub fn changed_at(&self) -> i64 {
         self.history.last().map_or(self.issued_at, |h| h.at)
     }
+
+    /// The parameters for people: `value: 19.5, mode: "eco"`.
+    pub fn params_text(&self) -> String {
+        match &self.params {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The issuer for people: a user's name without the `user:` prefix.
+    pub fn issuer_name(&self) -> &str {
+        self.issuer.strip_prefix("user:").unwrap_or(&self.issuer)
+    }
 }
 
 /// The type of a command parameter.

@@ -14,8 +14,6 @@ pub const BROKER_TOKEN_USE: &str = "broker";
 /// The longest a broker credential lives.
 pub const MAX_TTL_SECS: i64 = 15 * 60;
 
-pub type BrokerTokenClaims = TokenClaims;
-
 #[derive(Clone)]
 pub struct BrokerTokens {
     keys: Arc<SigningKeys>,
@@ -28,7 +26,7 @@ pub struct BrokerTokens {
 
 /// What a caller may watch and send over MQTT: the data of its fleets, and (operators and up) the
 /// command requests of its fleets' boxes and their replies.
-pub fn grant_for(caller: &Caller) -> (Vec<String>, Vec<String>) {
+fn grant_for(caller: &Caller) -> (Vec<String>, Vec<String>) {
     let fleet_levels: Vec<String> = if caller.all_fleets {
         vec!["+".into()]
     } else {

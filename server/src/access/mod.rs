@@ -6,6 +6,6 @@ mod device_secret;
 mod principal;
 
 pub use broker_auth::BrokerAccess;
-pub use broker_token::{grant_for, BrokerTokenClaims, BrokerTokens, BROKER_AUDIENCE};
+pub use broker_token::{BrokerTokens, BROKER_AUDIENCE};
 pub use device_secret::{device_secret_matches, hash_device_secret, new_device_secret};
 pub use principal::Principal;

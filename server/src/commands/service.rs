@@ -7,7 +7,7 @@ use super::{
 };
 use crate::access::Principal;
 use crate::broker::{BrokerPublisher, Delivery};
-use crate::console::store_error;
+use crate::console::{store_error, visible_device};
 use crate::store::{Store, StoreError};
 use app::domain::{topics, AppError, AuditQuery, DeviceId, FleetId, Role};
 use app::service::Caller;
@@ -294,10 +294,7 @@ impl CommandService {
         device: &DeviceId,
         req: IssueRequest,
     ) -> Result<CommandRecord, AppError> {
-        let box_record = match self.store.get_device(device).await.map_err(store_error)? {
-            Some(d) if caller.may_see_fleet(&d.fleet) => d,
-            _ => return Err(AppError::NotFound(format!("box {device}"))),
-        };
+        let box_record = visible_device(self.store.as_ref(), caller, device).await?;
         caller.require(Role::Operator)?;
         let now = now_ms();
         let ttl = req.ttl_secs.unwrap_or(DEFAULT_TTL_SECS);
@@ -364,10 +361,7 @@ impl CommandService {
         device: &DeviceId,
         limit: usize,
     ) -> Result<Vec<CommandRecord>, AppError> {
-        match self.store.get_device(device).await.map_err(store_error)? {
-            Some(d) if caller.may_see_fleet(&d.fleet) => {}
-            _ => return Err(AppError::NotFound(format!("box {device}"))),
-        }
+        visible_device(self.store.as_ref(), caller, device).await?;
         self.store
             .list_commands(device, limit.clamp(1, 1000))
             .await

@@ -23,10 +23,6 @@ impl StaticFiles {
         self.dir.join("index.html").is_file()
     }
 
-    pub fn dir(&self) -> &std::path::Path {
-        &self.dir
-    }
-
     pub fn router(self) -> Router {
         if !self.present() {
             let message = format!(

@@ -1,7 +1,5 @@
 use super::counters::CounterBuffer;
-use super::validate::{
-    reject, validate_status, validate_telemetry, RejectReason, Rejection, MAX_PAYLOAD_BYTES,
-};
+use super::validate::{reject, validate_status, validate_telemetry, RejectReason, Rejection};
 use super::writer::{Job, Writer};
 use super::SeqTracker;
 use crate::store::{DeadLetter, Reading, Store, StoreError, WriteOutcome};
@@ -305,9 +303,5 @@ impl IngestCore {
             .map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?;
         done.await
             .map_err(|_| StoreError::Unavailable("ingestion stopped".into()))?
-    }
-
-    pub fn max_payload_bytes(&self) -> usize {
-        MAX_PAYLOAD_BYTES
     }
 }

@@ -1,4 +1,5 @@
 use crate::domain::{AuditQuery, CommandState, DeviceId, FleetId, SessionInfo, TimeRange};
+use crate::ui::chart::RangePicker;
 use leptos::prelude::*;
 
 /// The audit windows offered: the last hour, day or week.
@@ -138,27 +139,8 @@ pub fn AuditFilters(filters: FilterState, session: Option<SessionInfo>) -> impl 
                 value=filters.name
             />
             <div class="audit-filter">
-                <span class="audit-filter-label" id="audit-window-label">"Window"</span>
-                <div class="segmented" role="group" aria-labelledby="audit-window-label">
-                    {AUDIT_WINDOWS
-                        .into_iter()
-                        .map(|option| {
-                            let pressed = move || window.get() == option;
-                            view! {
-                                <button
-                                    type="button"
-                                    class="segment"
-                                    class:active=pressed
-                                    aria-pressed=move || pressed().to_string()
-                                    data-range=option.label()
-                                    on:click=move |_| window.set(option)
-                                >
-                                    {option.label()}
-                                </button>
-                            }
-                        })
-                        .collect_view()}
-                </div>
+                <span class="audit-filter-label" aria-hidden="true">"Window"</span>
+                <RangePicker range=window options=&AUDIT_WINDOWS label="Window" />
             </div>
         </form>
     }

@@ -3,19 +3,6 @@ use crate::ui::clock::{local_date_time, relative_age, Clock};
 use crate::ui::commands::CommandStateBadge;
 use leptos::prelude::*;
 
-/// `value: 19.5, mode: "eco"`.
-fn params_text(params: &serde_json::Value) -> String {
-    match params {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// One line of the audit: when, fleet, box, command and parameters, issuer, state, when it ended
 /// and the box's answer or the reason. A table row on desktop, a card on a phone (CSS).
 #[component]
@@ -25,12 +12,8 @@ pub fn AuditRow(entry: AuditEntry) -> impl IntoView {
     let issued_at = c.issued_at;
     let changed_at = c.changed_at();
     let final_state = c.state.is_final();
-    let params = params_text(&c.params);
-    let issuer = c
-        .issuer
-        .strip_prefix("user:")
-        .unwrap_or(&c.issuer)
-        .to_owned();
+    let params = c.params_text();
+    let issuer = c.issuer_name().to_owned();
     let detail = c.detail().map(str::to_owned).unwrap_or_default();
     let device = c.device.to_string();
     let href = format!("/devices/{device}");

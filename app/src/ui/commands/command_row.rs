@@ -3,31 +3,14 @@ use crate::domain::CommandView;
 use crate::ui::clock::{local_date_time, relative_age, Clock};
 use leptos::prelude::*;
 
-/// `value: 19.5, mode: "eco"`.
-fn params_text(params: &serde_json::Value) -> String {
-    match params {
-        serde_json::Value::Object(map) => map
-            .iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 /// One command of the box: name and parameters, state, issuer, when, and the detail or reason.
 #[component]
 pub fn CommandRow(command: CommandView) -> impl IntoView {
     let clock = Clock::expect();
     let issued_at = command.issued_at;
     let changed_at = command.changed_at();
-    let params = params_text(&command.params);
-    let issuer = command
-        .issuer
-        .strip_prefix("user:")
-        .unwrap_or(&command.issuer)
-        .to_owned();
+    let params = command.params_text();
+    let issuer = command.issuer_name().to_owned();
     let detail = command.detail().map(str::to_owned);
     let final_state = command.state.is_final();
     view! {
