@@ -1,0 +1,17 @@
+//! boxpilot's pipeline-monitoring domain: what the cloud pipeline costs, when that cost or the
+//! message rate jumps, which alert rules an admin set, and how alerts fire and resolve; plus the two
+//! metric exposition formats (Prometheus text, CloudWatch Embedded Metric Format).
+//!
+//! Pure: no I/O, no clock, no async. Callers measure, pass `now`, and persist what they need.
+//! See `README.md` for the design notes (price date, detection method, projection method).
+
+pub mod cost;
+pub mod prices;
+pub mod usage;
+
+pub use cost::{
+    cost, month_containing, project_month_end, CostBreakdown, CostError, CostItem, CostLine,
+    MonthEndProjection, RunRate,
+};
+pub use prices::{LambdaArchitecture, PriceError, PriceTable, Prices};
+pub use usage::{billed_message_units, MessageRoute, ReadConsistency, Usage, UsageError};
