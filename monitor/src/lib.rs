@@ -5,7 +5,9 @@
 //! Pure: no I/O, no clock, no async. Callers measure, pass `now`, and persist what they need.
 //! See `README.md` for the design notes (price date, detection method, projection method).
 
+pub mod baseline;
 pub mod cost;
+pub mod detect;
 pub mod prices;
 pub mod usage;
 
