@@ -2,7 +2,8 @@
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
     AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
-    DeviceSummary, FleetId, Role, Series, SessionInfo,
+    DeviceSummary, FleetId, Role, RolloutRequest, RolloutView, Series, SessionInfo, ShadowUpdate,
+    ShadowView,
 };
 use std::sync::Arc;
 
@@ -105,6 +106,32 @@ pub trait ConsoleService: Send + Sync + 'static {
         caller: &Caller,
         query: AuditQuery,
     ) -> Result<Vec<AuditEntry>, AppError>;
+    /// Starts a bulk command (operators and above, own fleets).
+    async fn start_rollout(
+        &self,
+        caller: &Caller,
+        request: RolloutRequest,
+    ) -> Result<RolloutView, AppError>;
+    /// The rollouts of a fleet, newest first.
+    async fn list_rollouts(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        limit: Option<usize>,
+    ) -> Result<Vec<RolloutView>, AppError>;
+    async fn get_rollout(&self, caller: &Caller, id: &str) -> Result<RolloutView, AppError>;
+    /// Stops a running rollout; commands not delivered yet are cancelled.
+    async fn cancel_rollout(&self, caller: &Caller, id: &str) -> Result<RolloutView, AppError>;
+    /// A box's desired and reported state.
+    async fn get_shadow(&self, caller: &Caller, device: &DeviceId)
+        -> Result<ShadowView, AppError>;
+    /// Changes a box's desired state; `Conflict` on a stale version.
+    async fn update_shadow(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        update: ShadowUpdate,
+    ) -> Result<ShadowView, AppError>;
 }
 
 pub type SharedService = Arc<dyn ConsoleService>;

@@ -7,10 +7,12 @@ use crate::identity::{
     caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome,
     TokenError,
 };
+use crate::rollouts::RolloutService;
+use crate::shadow::ShadowService;
 use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
 use app::domain::{
     AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
-    DeviceSummary, FleetId, Role, Series,
+    DeviceSummary, FleetId, Role, RolloutRequest, RolloutView, Series, ShadowUpdate, ShadowView,
 };
 use app::service::{Caller, CommandRequest, ConsoleService, NewSession, TelemetryQuery};
 use std::collections::BTreeMap;
@@ -28,12 +30,15 @@ pub struct Console {
     broker_tokens: BrokerTokens,
     /// The command service the REST routes call too: same checks, same audit.
     commands: Arc<CommandService>,
+    rollouts: Arc<RolloutService>,
+    shadows: Arc<ShadowService>,
 }
 
 pub fn store_error(e: StoreError) -> AppError {
     match e {
         StoreError::NotFound(what) => AppError::NotFound(what),
         StoreError::AlreadyExists(what) => AppError::BadRequest(format!("{what} already exists")),
+        StoreError::Conflict(what) => AppError::Conflict(format!("{what} changed meanwhile")),
         other => AppError::Unavailable(other.to_string()),
     }
 }
@@ -92,12 +97,16 @@ impl Console {
         identity: Arc<dyn IdentityProvider>,
         broker_tokens: BrokerTokens,
         commands: Arc<CommandService>,
+        rollouts: Arc<RolloutService>,
+        shadows: Arc<ShadowService>,
     ) -> Self {
         Self {
             store,
             identity,
             broker_tokens,
             commands,
+            rollouts,
+            shadows,
         }
     }
 
@@ -431,5 +440,43 @@ impl ConsoleService for Console {
                 command: command_view(c),
             })
             .collect())
+    }
+
+    async fn start_rollout(
+        &self,
+        caller: &Caller,
+        request: RolloutRequest,
+    ) -> Result<RolloutView, AppError> {
+        self.rollouts.start(caller, request).await
+    }
+
+    async fn list_rollouts(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        limit: Option<usize>,
+    ) -> Result<Vec<RolloutView>, AppError> {
+        self.rollouts.list(caller, fleet, limit).await
+    }
+
+    async fn get_rollout(&self, caller: &Caller, id: &str) -> Result<RolloutView, AppError> {
+        self.rollouts.get(caller, id).await
+    }
+
+    async fn cancel_rollout(&self, caller: &Caller, id: &str) -> Result<RolloutView, AppError> {
+        self.rollouts.cancel(caller, id).await
+    }
+
+    async fn get_shadow(&self, caller: &Caller, device: &DeviceId) -> Result<ShadowView, AppError> {
+        self.shadows.get(caller, device).await
+    }
+
+    async fn update_shadow(
+        &self,
+        caller: &Caller,
+        device: &DeviceId,
+        update: ShadowUpdate,
+    ) -> Result<ShadowView, AppError> {
+        self.shadows.update_desired(caller, device, update).await
     }
 }

@@ -7,6 +7,8 @@ use crate::console::Console;
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
 use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
+use crate::rollouts::RolloutService;
+use crate::shadow::ShadowService;
 use crate::store::{EmbeddedStore, Store};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -124,17 +126,25 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
     ));
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
     let commands = CommandService::new(store.clone(), catalogue);
+    let rollouts = RolloutService::new(store.clone(), commands.clone());
+    let shadows = ShadowService::new(store.clone());
 
     // The broker's WebSocket address is known once it is bound; the broker tokens name it.
     let broker_access = Arc::new(LateBrokerAccess::default());
     let broker = EmbeddedBroker::start(
         BrokerSettings::new(config.mqtt, config.mqtt_ws),
         broker_access.clone(),
-        Arc::new(BrokerFeed::new(ingest.clone()).with_commands(commands.clone())),
+        Arc::new(
+            BrokerFeed::new(ingest.clone())
+                .with_commands(commands.clone())
+                .with_shadows(shadows.clone()),
+        ),
     )
     .await?;
     commands.set_publisher(Arc::new(broker.publisher()));
+    shadows.set_publisher(Arc::new(broker.publisher()));
     let sweeper = commands.start_sweeper();
+    rollouts.resume().await;
     let ws_url = config
         .broker_public_url
         .clone()
@@ -147,6 +157,8 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
         identity.clone(),
         tokens,
         commands.clone(),
+        rollouts,
+        shadows,
     ));
     let health = Health::default()
         .with(Arc::new(StoreHealth(store.clone())))

@@ -117,6 +117,43 @@ impl TestServer {
         (status, r.json().await.unwrap_or_default())
     }
 
+    /// Sends `body` as JSON with `method` to an API path with a bearer token; the status and the
+    /// JSON answer (`null` when there is none).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request sent");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Waits until the API shows the box online (its connection and status were processed).
+    pub async fn wait_online(&self, device: &str, token: &str) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, d) = self.get_json(&format!("/api/v1/devices/{device}"), token).await;
+            if d["presence"]["online"] == true {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{device} never came online: {d}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// A broker credential for a new user with these groups, through the server functions.
     pub async fn broker_credential(&self, username: &str, groups: &[&str]) -> serde_json::Value {
         let pw = self.add_user(username, groups).await;
@@ -318,15 +355,26 @@ pub fn telemetry(seq: u64, ts: i64, temp: f64) -> String {
 /// Lets a box answer every command `accepted`, then `succeeded` with `detail`, until no command
 /// comes for 8 s; yields the commands it received.
 pub fn answer_all(
+    bx: Client,
+    resp_topic: String,
+    detail: &'static str,
+) -> tokio::task::JoinHandle<Vec<serde_json::Value>> {
+    answer_all_with(bx, resp_topic, &["accepted", "succeeded"], detail)
+}
+
+/// Lets a box answer every command with `statuses` in order (e.g. `accepted`, `failed`), until
+/// no command comes for 8 s; yields the commands it received.
+pub fn answer_all_with(
     mut bx: Client,
     resp_topic: String,
+    statuses: &'static [&'static str],
     detail: &'static str,
 ) -> tokio::task::JoinHandle<Vec<serde_json::Value>> {
     tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Some(p) = bx.next_publish(Duration::from_secs(8)).await {
             let cmd: serde_json::Value = serde_json::from_slice(&p.payload).unwrap();
-            for status in ["accepted", "succeeded"] {
+            for status in statuses {
                 let reply =
                     serde_json::json!({"id": cmd["id"], "status": status, "detail": detail});
                 bx.client

@@ -232,8 +232,14 @@ async fn the_openapi_document_lists_every_v1_route() {
         "/api/v1/ingest",
         "/api/v1/monitoring/pipeline",
         "/api/v1/monitoring/dead-letters",
+        "/api/v1/rollouts",
+        "/api/v1/rollouts/{id}",
+        "/api/v1/rollouts/{id}/cancel",
+        "/api/v1/devices/{device}/shadow",
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     assert!(doc["paths"]["/api/v1/devices/{device}/commands"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/rollouts"]["post"]["responses"]["201"].is_object());
+    assert!(doc["paths"]["/api/v1/devices/{device}/shadow"]["put"]["responses"]["409"].is_object());
 }

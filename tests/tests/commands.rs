@@ -401,6 +401,7 @@ async fn the_simulator_honours_commands_and_rejects_unknown_ones() {
             expires_at: now_ms() + 30_000,
             state: boxpilot::commands::CommandState::Sent,
             history: vec![],
+            rollout: None,
         })
         .await
         .unwrap();

@@ -4,6 +4,8 @@ pub mod auth;
 pub mod broker;
 pub mod commands;
 pub mod devices;
+pub mod rollouts;
+pub mod shadow;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

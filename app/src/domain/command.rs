@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Where a command is in its lifecycle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CommandState {
     /// Stored, not yet handed to the broker (the box is offline).
@@ -23,10 +23,12 @@ pub enum CommandState {
     TimedOut,
     /// Never delivered before it expired.
     Expired,
+    /// Withdrawn before delivery (its rollout was cancelled or aborted).
+    Cancelled,
 }
 
 impl CommandState {
-    pub const ALL: [CommandState; 8] = [
+    pub const ALL: [CommandState; 9] = [
         CommandState::Created,
         CommandState::Sent,
         CommandState::Accepted,
@@ -35,6 +37,7 @@ impl CommandState {
         CommandState::Rejected,
         CommandState::TimedOut,
         CommandState::Expired,
+        CommandState::Cancelled,
     ];
 
     /// The wire name (`timed_out`), also the `data-state` of the console's rows.
@@ -48,6 +51,7 @@ impl CommandState {
             CommandState::Rejected => "rejected",
             CommandState::TimedOut => "timed_out",
             CommandState::Expired => "expired",
+            CommandState::Cancelled => "cancelled",
         }
     }
 
@@ -62,6 +66,7 @@ impl CommandState {
             CommandState::Rejected => "Rejected",
             CommandState::TimedOut => "Timed out",
             CommandState::Expired => "Expired",
+            CommandState::Cancelled => "Cancelled",
         }
     }
 
@@ -81,7 +86,7 @@ impl CommandState {
     pub fn may_become(self, next: CommandState) -> bool {
         use CommandState::*;
         match self {
-            Created => matches!(next, Sent | Expired | Rejected),
+            Created => matches!(next, Sent | Expired | Rejected | Cancelled),
             // A box may answer with a final state straight away.
             Sent => matches!(next, Accepted | Succeeded | Failed | Rejected | TimedOut),
             Accepted => matches!(next, Succeeded | Failed | TimedOut),

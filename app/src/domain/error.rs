@@ -12,6 +12,9 @@ pub enum AppError {
     NotFound(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
+    /// The request was based on a state that has changed since (a stale version).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("wrong username or password")]
     BadCredentials,
     #[error("service unavailable: {0}")]
@@ -30,6 +33,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,
+            AppError::Conflict(_) => 409,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::Transport(_) => 500,
         }

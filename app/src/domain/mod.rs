@@ -4,7 +4,9 @@ mod device;
 mod error;
 mod ids;
 mod role;
+mod rollout;
 mod session;
+mod shadow;
 mod telemetry;
 pub mod topics;
 
@@ -16,5 +18,13 @@ pub use device::{DeviceSummary, Presence};
 pub use error::AppError;
 pub use ids::{DeviceId, FleetId, IdError};
 pub use role::Role;
+pub use rollout::{
+    AbortRule, RolloutProgress, RolloutRequest, RolloutStatus, RolloutTarget, RolloutView,
+    MAX_ROLLOUT_RATE_PER_MINUTE, MAX_ROLLOUT_TARGETS,
+};
 pub use session::{BrokerCredential, SessionInfo};
+pub use shadow::{
+    apply_patch, delta, parse_typed_value, ShadowDelta, ShadowDoc, ShadowReport, ShadowUpdate,
+    ShadowView, MAX_SHADOW_KEYS, MAX_SHADOW_TEXT,
+};
 pub use telemetry::{MetricValue, Series, SeriesPoint, TimeRange};

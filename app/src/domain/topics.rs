@@ -10,6 +10,10 @@ pub enum TopicKind {
     Status,
     CommandRequest,
     CommandResponse,
+    /// Box -> cloud: the box's reported state (desired-state model).
+    ShadowReported,
+    /// Cloud -> box: the desired state and its delta.
+    ShadowDesired,
 }
 
 /// A topic of the device contract, parsed.
@@ -40,6 +44,8 @@ impl ContractTopic {
             ("dt", "status") => TopicKind::Status,
             ("cmd", "req") => TopicKind::CommandRequest,
             ("cmd", "resp") => TopicKind::CommandResponse,
+            ("dt", "shadow") => TopicKind::ShadowReported,
+            ("cmd", "shadow") => TopicKind::ShadowDesired,
             _ => return None,
         };
         Some(ContractTopic {
@@ -55,6 +61,8 @@ impl ContractTopic {
             TopicKind::Status => ("dt", "status"),
             TopicKind::CommandRequest => ("cmd", "req"),
             TopicKind::CommandResponse => ("cmd", "resp"),
+            TopicKind::ShadowReported => ("dt", "shadow"),
+            TopicKind::ShadowDesired => ("cmd", "shadow"),
         };
         format!("{root}/{APP}/{}/{}/{leaf}", self.fleet, self.device)
     }
@@ -74,6 +82,16 @@ pub fn command_request(fleet: &FleetId, device: &DeviceId) -> String {
 
 pub fn command_response(fleet: &FleetId, device: &DeviceId) -> String {
     format!("cmd/{APP}/{fleet}/{device}/resp")
+}
+
+/// Where a box reports its state (desired-state model).
+pub fn shadow_reported(fleet: &FleetId, device: &DeviceId) -> String {
+    format!("dt/{APP}/{fleet}/{device}/shadow")
+}
+
+/// Where the server sends a box its desired state.
+pub fn shadow_desired(fleet: &FleetId, device: &DeviceId) -> String {
+    format!("cmd/{APP}/{fleet}/{device}/shadow")
 }
 
 /// Everything a browser session may watch in one fleet: telemetry and status of every box.
@@ -127,6 +145,14 @@ mod tests {
             ContractTopic::parse("cmd/boxpilot/f1/b/resp").unwrap().kind,
             TopicKind::CommandResponse
         );
+        for (topic, kind) in [
+            ("dt/boxpilot/f1/b/shadow", TopicKind::ShadowReported),
+            ("cmd/boxpilot/f1/b/shadow", TopicKind::ShadowDesired),
+        ] {
+            let t = ContractTopic::parse(topic).unwrap();
+            assert_eq!(t.kind, kind);
+            assert_eq!(t.render(), topic);
+        }
     }
 
     #[test]

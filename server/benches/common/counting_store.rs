@@ -2,8 +2,8 @@
 //! durable transactions, how many readings in them, and the time they took.
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use boxpilot::store::{
-    CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, Reading, Store,
-    StoreResult, UserRecord, WriteOutcome,
+    CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, Reading,
+    RolloutRecord, ShadowRecord, Store, StoreResult, UserRecord, WriteOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -142,6 +142,28 @@ impl Store for CountingStore {
         now: i64,
     ) -> StoreResult<Vec<CommandRecord>> {
         self.inner.pending_commands(device, now).await
+    }
+    async fn put_rollout(&self, rollout: &RolloutRecord) -> StoreResult<()> {
+        self.inner.put_rollout(rollout).await
+    }
+    async fn get_rollout(&self, id: &str) -> StoreResult<Option<RolloutRecord>> {
+        self.inner.get_rollout(id).await
+    }
+    async fn list_rollouts(
+        &self,
+        fleet: &FleetId,
+        limit: usize,
+    ) -> StoreResult<Vec<RolloutRecord>> {
+        self.inner.list_rollouts(fleet, limit).await
+    }
+    async fn unfinished_rollouts(&self) -> StoreResult<Vec<RolloutRecord>> {
+        self.inner.unfinished_rollouts().await
+    }
+    async fn get_shadow(&self, device: &DeviceId) -> StoreResult<Option<ShadowRecord>> {
+        self.inner.get_shadow(device).await
+    }
+    async fn put_shadow(&self, shadow: &ShadowRecord, expected: u64) -> StoreResult<()> {
+        self.inner.put_shadow(shadow, expected).await
     }
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await

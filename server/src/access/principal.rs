@@ -18,7 +18,7 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// A box publishes only its own telemetry, status and command replies.
+    /// A box publishes only its own telemetry, status, command replies and reported state.
     pub fn may_publish(&self, topic: &str) -> bool {
         if topic.contains(['+', '#']) {
             return false;
@@ -28,15 +28,20 @@ impl Principal {
                 topic == topics::telemetry(fleet, device)
                     || topic == topics::status(fleet, device)
                     || topic == topics::command_response(fleet, device)
+                    || topic == topics::shadow_reported(fleet, device)
             }
             Principal::Console { publish, .. } => publish.iter().any(|f| filter_matches(f, topic)),
         }
     }
 
-    /// A box subscribes only to its own command requests; a console within its granted filters.
+    /// A box subscribes only to its own command requests and desired state; a console within its
+    /// granted filters.
     pub fn may_subscribe(&self, filter: &str) -> bool {
         match self {
-            Principal::Device { fleet, device } => filter == topics::command_request(fleet, device),
+            Principal::Device { fleet, device } => {
+                filter == topics::command_request(fleet, device)
+                    || filter == topics::shadow_desired(fleet, device)
+            }
             Principal::Console { subscribe, .. } => subscribe
                 .iter()
                 .any(|allowed| filter_within(filter, allowed)),
@@ -69,6 +74,11 @@ mod tests {
         assert!(p.may_publish("dt/boxpilot/f1/b1/telemetry"));
         assert!(p.may_publish("dt/boxpilot/f1/b1/status"));
         assert!(p.may_publish("cmd/boxpilot/f1/b1/resp"));
+        assert!(p.may_publish("dt/boxpilot/f1/b1/shadow"));
+        assert!(!p.may_publish("dt/boxpilot/f1/b2/shadow"));
+        assert!(!p.may_publish("cmd/boxpilot/f1/b1/shadow"));
+        assert!(p.may_subscribe("cmd/boxpilot/f1/b1/shadow"));
+        assert!(!p.may_subscribe("cmd/boxpilot/f1/b2/shadow"));
         assert!(!p.may_publish("dt/boxpilot/f1/b2/telemetry"));
         assert!(!p.may_publish("dt/boxpilot/f2/b1/telemetry"));
         assert!(!p.may_publish("cmd/boxpilot/f1/b1/req"));

@@ -9,8 +9,8 @@ mod view;
 pub use catalogue::{Catalogue, CommandSpec, ParamKind, ParamSpec};
 pub use record::{BadTransition, CommandRecord, CommandSource, CommandState, StateChange};
 pub use service::{
-    CommandPublisher, CommandService, IssueRequest, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT,
-    AUDIT_SCAN_LIMIT, SWEEP_EVERY,
+    CommandService, IssueRequest, AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT, AUDIT_SCAN_LIMIT,
+    SWEEP_EVERY,
 };
 pub use view::{catalogue_view, command_view};
 

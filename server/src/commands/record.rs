@@ -14,6 +14,8 @@ pub enum CommandSource {
     Api,
     /// Published by a console over MQTT on the box's request topic.
     Mqtt,
+    /// One box's share of a bulk command (rollout).
+    Rollout,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,9 @@ pub struct CommandRecord {
     pub expires_at: i64,
     pub state: CommandState,
     pub history: Vec<StateChange>,
+    /// The rollout this command belongs to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +105,7 @@ mod tests {
                 at: 1,
                 detail: None,
             }],
+            rollout: None,
         }
     }
 

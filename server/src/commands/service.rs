@@ -6,8 +6,10 @@ use super::{
     MAX_TTL_SECS,
 };
 use crate::access::Principal;
-use crate::broker::{BrokerPublisher, Delivery};
+use crate::broker::Delivery;
 use crate::console::{store_error, visible_device};
+use crate::outbound::DevicePublisher;
+use crate::rollouts::RolloutRecord;
 use crate::store::{Store, StoreError};
 use app::domain::{topics, AppError, AuditQuery, DeviceId, FleetId, Role};
 use app::service::Caller;
@@ -26,21 +28,6 @@ pub const AUDIT_SCAN_LIMIT: usize = 20_000;
 
 /// How often the sweeper looks for expired and timed-out commands.
 pub const SWEEP_EVERY: Duration = Duration::from_millis(500);
-
-/// Where commands are published (the embedded broker; IoT Core's data plane on AWS).
-#[async_trait::async_trait]
-pub trait CommandPublisher: Send + Sync + 'static {
-    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String>;
-}
-
-#[async_trait::async_trait]
-impl CommandPublisher for BrokerPublisher {
-    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
-        BrokerPublisher::publish(self, topic, payload, false)
-            .await
-            .map_err(|e| e.to_string())
-    }
-}
 
 /// `POST /api/v1/devices/{device}/commands`.
 #[derive(Debug, Clone, Deserialize)]
@@ -66,7 +53,7 @@ struct Reply {
 pub struct CommandService {
     store: Arc<dyn Store>,
     catalogue: Arc<Catalogue>,
-    publisher: OnceLock<Arc<dyn CommandPublisher>>,
+    publisher: OnceLock<Arc<dyn DevicePublisher>>,
     /// Commands not in a final state: id -> expires_at (ms). Rebuilt from the store at start.
     open: Mutex<HashMap<String, i64>>,
     /// Serializes read-modify-write of command records (replies, sweeper, delivery).
@@ -97,7 +84,7 @@ impl CommandService {
     }
 
     /// Set once the broker runs; until then commands stay `created`.
-    pub fn set_publisher(&self, publisher: Arc<dyn CommandPublisher>) {
+    pub fn set_publisher(&self, publisher: Arc<dyn DevicePublisher>) {
         let _ = self.publisher.set(publisher);
     }
 
@@ -318,22 +305,9 @@ impl CommandService {
                 at: now,
                 detail: None,
             }],
+            rollout: None,
         };
-        let verdict = if !(1..=MAX_TTL_SECS).contains(&ttl) {
-            Err(AppError::BadRequest(format!(
-                "ttl_secs must be between 1 and {MAX_TTL_SECS}"
-            )))
-        } else {
-            match self.catalogue.validate(&c.name, &c.params) {
-                Err(reason) => Err(AppError::BadRequest(reason)),
-                Ok(spec) => caller.require(spec.min_role).map_err(|_| {
-                    AppError::Forbidden(format!(
-                        "{} needs the {} role, you are {}",
-                        spec.name, spec.min_role, caller.role
-                    ))
-                }),
-            }
-        };
+        let verdict = self.check(caller, &c.name, &c.params, ttl);
         if let Err(e) = verdict {
             let reason = match &e {
                 AppError::BadRequest(m) | AppError::Forbidden(m) => m.clone(),
@@ -352,6 +326,97 @@ impl CommandService {
             .await
             .map_err(store_error)?
             .unwrap_or(c))
+    }
+
+    /// Whether `caller` may send this command with this lifetime: the catalogue's types and
+    /// ranges, and the command's minimum role.
+    pub fn check(
+        &self,
+        caller: &Caller,
+        name: &str,
+        params: &Value,
+        ttl_secs: i64,
+    ) -> Result<(), AppError> {
+        if !(1..=MAX_TTL_SECS).contains(&ttl_secs) {
+            return Err(AppError::BadRequest(format!(
+                "ttl_secs must be between 1 and {MAX_TTL_SECS}"
+            )));
+        }
+        let spec = self
+            .catalogue
+            .validate(name, params)
+            .map_err(AppError::BadRequest)?;
+        caller.require(spec.min_role).map_err(|_| {
+            AppError::Forbidden(format!(
+                "{} needs the {} role, you are {}",
+                spec.name, spec.min_role, caller.role
+            ))
+        })
+    }
+
+    /// Creates (and sends, if the box is online) one box's command of a rollout that was
+    /// checked when it started. Idempotent: the id derives from the rollout and the box, so a
+    /// resumed rollout gets the command already made.
+    pub async fn issue_for_rollout(
+        &self,
+        rollout: &RolloutRecord,
+        device: &DeviceId,
+    ) -> Result<CommandRecord, AppError> {
+        let id = rollout.command_id(device);
+        if let Some(existing) = self.store.get_command(&id).await.map_err(store_error)? {
+            return Ok(existing);
+        }
+        let now = now_ms();
+        let c = CommandRecord {
+            id: id.clone(),
+            device: device.clone(),
+            fleet: rollout.fleet.clone(),
+            name: rollout.name.clone(),
+            params: rollout.params.clone(),
+            issuer: rollout.issuer.clone(),
+            source: CommandSource::Rollout,
+            issued_at: now,
+            expires_at: now + rollout.ttl_secs.clamp(1, MAX_TTL_SECS) * 1000,
+            state: CommandState::Created,
+            history: vec![StateChange {
+                state: CommandState::Created,
+                at: now,
+                detail: None,
+            }],
+            rollout: Some(rollout.id.clone()),
+        };
+        match self.store.get_device(device).await.map_err(store_error)? {
+            Some(d) if d.fleet == rollout.fleet => {}
+            _ => {
+                let reason = format!("the box is no longer in fleet {}", rollout.fleet);
+                self.record_rejected(c.clone(), &reason).await;
+                return Ok(self.command(&id).await?.unwrap_or(c));
+            }
+        }
+        self.record_created(&c).await?;
+        if self.is_online(device).await {
+            self.send(&id, true).await;
+        }
+        Ok(self.command(&id).await?.unwrap_or(c))
+    }
+
+    /// One command as stored.
+    pub async fn command(&self, id: &str) -> Result<Option<CommandRecord>, AppError> {
+        self.store.get_command(id).await.map_err(store_error)
+    }
+
+    /// Withdraws a command not delivered yet (`created -> cancelled`); delivered ones go on.
+    pub async fn cancel_undelivered(
+        &self,
+        id: &str,
+        detail: &str,
+    ) -> Result<Option<CommandRecord>, AppError> {
+        self.update(id, |c| {
+            (c.state == CommandState::Created)
+                .then(|| (CommandState::Cancelled, Some(detail.to_owned())))
+        })
+        .await
+        .map_err(store_error)
     }
 
     /// Command history of a box, newest first.
@@ -521,6 +586,7 @@ impl CommandService {
                 at: now,
                 detail: None,
             }],
+            rollout: None,
         };
         let verdict = if !body.is_object() {
             Err("the command is not a JSON object".to_owned())

@@ -19,6 +19,7 @@ pub fn error_code(e: &AppError) -> &'static str {
         AppError::Forbidden(_) => "forbidden",
         AppError::NotFound(_) => "not_found",
         AppError::BadRequest(_) => "bad_request",
+        AppError::Conflict(_) => "conflict",
         AppError::Unavailable(_) => "unavailable",
         AppError::Internal(_) => "internal",
         AppError::Transport(_) => "transport",

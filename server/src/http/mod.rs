@@ -3,6 +3,7 @@
 mod caller;
 mod csrf;
 mod error;
+mod extract;
 mod health;
 mod openapi;
 mod routes_auth;
@@ -10,6 +11,8 @@ mod routes_commands;
 mod routes_devices;
 mod routes_ingest;
 mod routes_monitoring;
+mod routes_rollouts;
+mod routes_shadow;
 mod server_fns;
 mod static_files;
 
@@ -43,6 +46,8 @@ pub fn router(state: AppState, static_files: StaticFiles) -> Router {
         .merge(routes_commands::routes())
         .merge(routes_ingest::routes())
         .merge(routes_monitoring::routes())
+        .merge(routes_rollouts::routes())
+        .merge(routes_shadow::routes())
         .fallback(|| async {
             ApiError(app::domain::AppError::NotFound("no such API route".into()))
         });

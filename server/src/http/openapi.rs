@@ -25,7 +25,76 @@ fn device_param() -> Value {
     json!({ "name": "device", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" } })
 }
 
+fn body_op(summary: &str, params: Value, schema: Value, created: bool) -> Value {
+    let mut o = op(summary, params, if created { "created" } else { "done" });
+    o["requestBody"] =
+        json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    if created {
+        o["responses"]["201"] = o["responses"]["200"].take();
+        o["responses"].as_object_mut().map(|r| r.remove("200"));
+    }
+    o["responses"]["409"] = json!({ "$ref": "#/components/responses/Error" });
+    o
+}
+
+/// Bulk commands and desired state.
+fn rollout_and_shadow_paths() -> Value {
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    let rollout_request = json!({
+        "type": "object", "required": ["fleet", "name", "rate_per_minute"],
+        "properties": {
+            "fleet": { "type": "string" },
+            "name": { "type": "string", "description": "command name in the catalogue" },
+            "params": { "type": "object" },
+            "target": { "type": "object", "properties": {
+                "devices": { "type": "array", "items": { "type": "string" }, "description": "only these boxes of the fleet" },
+                "online_only": { "type": "boolean" },
+                "firmware": { "type": "string", "description": "only boxes that reported this firmware" } } },
+            "rate_per_minute": { "type": "integer", "minimum": 1, "maximum": app::domain::MAX_ROLLOUT_RATE_PER_MINUTE },
+            "abort": { "type": "object", "required": ["threshold_percent"], "properties": {
+                "threshold_percent": { "type": "number", "minimum": 0, "exclusiveMaximum": 100 },
+                "min_finished": { "type": "integer", "minimum": 1, "default": 10 } },
+                "description": "stop when more than threshold_percent of the finished commands failed (failed, rejected, timed_out, expired), once min_finished have finished" },
+            "ttl_secs": { "type": "integer", "minimum": 1, "maximum": 3600, "default": 60 }
+        }
+    });
+    let shadow_update = json!({
+        "type": "object", "required": ["desired", "version"],
+        "properties": {
+            "desired": { "type": "object", "description": "keys to set (number, boolean or string); null removes a key",
+                "additionalProperties": { "type": ["number", "boolean", "string", "null"] } },
+            "version": { "type": "integer", "minimum": 0, "description": "the version you read; another one is refused with 409" }
+        }
+    });
+    json!({
+        "/api/v1/rollouts": {
+            "get": op("Rollouts of a fleet, newest first, with progress", json!([
+                q("fleet", true, json!({ "type": "string" }), "fleet"),
+                q("limit", false, json!({ "type": "integer", "minimum": 1, "maximum": 500, "default": 50 }), "at most")
+            ]), "rollouts"),
+            "post": body_op("Start a bulk command to a fleet or a filtered set of its boxes (operator and up): a rate, an abort rule; each box's command goes through the same checks and audit as a single command", json!([]), rollout_request, true)
+        },
+        "/api/v1/rollouts/{id}": { "get": op("One rollout: status, progress (targets, issued, commands per state)", json!([id.clone()]), "the rollout") },
+        "/api/v1/rollouts/{id}/cancel": { "post": body_op("Cancel a running rollout: nothing more is sent, commands not delivered yet are cancelled; delivered ones run to their end. 409 if it already ended", json!([id]), json!({ "type": "object" }), false) },
+        "/api/v1/devices/{device}/shadow": {
+            "get": op("The box's desired state, reported state, delta and version", json!([device_param()]), "the shadow"),
+            "put": body_op("Change the desired state (operator and up), naming the version it is based on; the box is sent the delta", json!([device_param()]), shadow_update, false)
+        }
+    })
+}
+
 pub fn document() -> Value {
+    let mut doc = base_document();
+    if let (Some(paths), Value::Object(more)) =
+        (doc["paths"].as_object_mut(), rollout_and_shadow_paths())
+    {
+        paths.extend(more);
+    }
+    doc
+}
+
+fn base_document() -> Value {
     let credentials = json!({ "type": "object", "required": ["username", "password"], "properties": { "username": { "type": "string" }, "password": { "type": "string" } } });
     json!({
         "openapi": "3.1.0",
@@ -76,7 +145,7 @@ pub fn document() -> Value {
                     q("fleet", false, json!({ "type": "string" }), "fleet (required unless you see every fleet; another fleet is 403)"),
                     q("device", false, json!({ "type": "string" }), "only this box"),
                     q("issuer", false, json!({ "type": "string" }), "only this issuer (`user:ann` or `ann`)"),
-                    q("state", false, json!({ "enum": ["created", "sent", "accepted", "succeeded", "failed", "rejected", "timed_out", "expired"] }), "only commands now in this state"),
+                    q("state", false, json!({ "enum": app::domain::CommandState::ALL.map(|s| s.as_str()) }), "only commands now in this state"),
                     q("name", false, json!({ "type": "string" }), "only this command (`set_setpoint`)"),
                     q("from", false, json!({ "type": ["integer", "string"] }), "issued at or after: ms since the epoch or RFC 3339 (default: the beginning)"),
                     q("to", false, json!({ "type": ["integer", "string"] }), "issued at or before: ms since the epoch or RFC 3339 (default: now)"),

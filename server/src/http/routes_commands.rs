@@ -1,5 +1,6 @@
 //! Commands: the catalogue, issuing a command to a box, a box's command history, the audit trail.
 use super::caller::ApiCaller;
+use super::extract::{json_body, parse_device};
 use super::{ApiError, AppState};
 use crate::commands::{Catalogue, CommandRecord, IssueRequest};
 use app::domain::{AppError, AuditQuery, CommandState, DeviceId, FleetId};
@@ -18,10 +19,6 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/commands", get(audit))
 }
 
-fn parse_device(raw: &str) -> Result<DeviceId, ApiError> {
-    DeviceId::parse(raw).map_err(|e| ApiError(AppError::BadRequest(e.to_string())))
-}
-
 /// Any logged-in role may read the catalogue.
 async fn catalogue(State(s): State<AppState>, ApiCaller(_caller): ApiCaller) -> Json<Catalogue> {
     Json(s.commands.catalogue().clone())
@@ -34,8 +31,7 @@ async fn issue(
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<CommandRecord>), ApiError> {
     let device = parse_device(&device)?;
-    let req: IssueRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError(AppError::BadRequest(format!("command request: {e}"))))?;
+    let req: IssueRequest = json_body(&body, "command request")?;
     let record = s.commands.issue(&caller, &device, req).await?;
     Ok((StatusCode::CREATED, Json(record)))
 }

@@ -1,7 +1,8 @@
 //! `/api/v1/devices/*`: boxes and their telemetry.
 use super::caller::ApiCaller;
+use super::extract::parse_device;
 use super::{ApiError, AppState};
-use app::domain::{AppError, DeviceId, DeviceSummary, FleetId, Series};
+use app::domain::{AppError, DeviceSummary, FleetId, Series};
 use app::service::{ConsoleService, TelemetryQuery};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -32,10 +33,6 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestP
             Err(e) => Err(ApiError(AppError::BadRequest(e.body_text()))),
         }
     }
-}
-
-fn parse_device(raw: &str) -> Result<DeviceId, ApiError> {
-    DeviceId::parse(raw).map_err(|e| ApiError(AppError::BadRequest(e.to_string())))
 }
 
 #[derive(Deserialize)]

@@ -1,5 +1,6 @@
 //! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`,
-//! `/api/commands/*`), with the console service in their context.
+//! `/api/commands/*`, `/api/rollouts/*`, `/api/shadow/*`), with the console service in their
+//! context.
 use super::AppState;
 use app::service::SharedService;
 use axum::extract::{Request, State};
@@ -10,7 +11,7 @@ use leptos::server_fn::axum::register_explicit;
 
 /// Registers every server function by name: the linker may otherwise drop their registrations.
 fn register_all() {
-    use app::api::{auth, broker, commands, devices};
+    use app::api::{auth, broker, commands, devices, rollouts, shadow};
     register_explicit::<auth::Login>();
     register_explicit::<auth::Logout>();
     register_explicit::<auth::CurrentSession>();
@@ -22,6 +23,12 @@ fn register_all() {
     register_explicit::<commands::IssueCommand>();
     register_explicit::<commands::ListCommands>();
     register_explicit::<commands::CommandAudit>();
+    register_explicit::<rollouts::StartRollout>();
+    register_explicit::<rollouts::ListRollouts>();
+    register_explicit::<rollouts::GetRollout>();
+    register_explicit::<rollouts::CancelRollout>();
+    register_explicit::<shadow::GetShadow>();
+    register_explicit::<shadow::UpdateShadow>();
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
@@ -37,9 +44,11 @@ pub fn routes() -> Router<AppState> {
     register_all();
     // One route per group of server functions, so that unknown `/api/v1/...` paths reach the
     // REST API's JSON 404 rather than the server-function handler.
-    ["auth", "devices", "broker", "commands"]
-        .into_iter()
-        .fold(Router::new(), |router, group| {
-            router.route(&format!("/api/{group}/{{*fn_name}}"), post(handle))
-        })
+    [
+        "auth", "devices", "broker", "commands", "rollouts", "shadow",
+    ]
+    .into_iter()
+    .fold(Router::new(), |router, group| {
+        router.route(&format!("/api/{group}/{{*fn_name}}"), post(handle))
+    })
 }

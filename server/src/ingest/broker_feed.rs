@@ -3,12 +3,14 @@ use super::{Inbound, IngestCore, IngestOutcome, Source};
 use crate::access::Principal;
 use crate::broker::{BrokerEvents, Delivery};
 use crate::commands::CommandService;
-use app::domain::topics::{ContractTopic, TopicKind};
+use crate::shadow::ShadowService;
+use app::domain::topics::{self, ContractTopic, TopicKind};
 use std::sync::Arc;
 
 pub struct BrokerFeed {
     core: Arc<IngestCore>,
     commands: Option<Arc<CommandService>>,
+    shadows: Option<Arc<ShadowService>>,
 }
 
 impl BrokerFeed {
@@ -16,7 +18,14 @@ impl BrokerFeed {
         Self {
             core,
             commands: None,
+            shadows: None,
         }
+    }
+
+    /// Records the boxes' reported state and sends them their desired state when they subscribe.
+    pub fn with_shadows(mut self, shadows: Arc<ShadowService>) -> Self {
+        self.shadows = Some(shadows);
+        self
     }
 
     /// Records the commands consoles publish and the boxes' replies.
@@ -45,12 +54,16 @@ impl BrokerEvents for BrokerFeed {
             .as_ref()
             .is_some_and(|t| matches!(t.kind, TopicKind::Telemetry | TopicKind::Status));
         if !data_topic {
-            if let (Some(commands), Some(t)) = (&self.commands, &parsed) {
-                if t.kind == TopicKind::CommandResponse {
+            return match (parsed.map(|t| t.kind), &self.commands, &self.shadows) {
+                (Some(TopicKind::CommandResponse), Some(commands), _) => {
                     commands.on_reply(device, payload).await;
+                    Delivery::Done
                 }
-            }
-            return Delivery::Done;
+                (Some(TopicKind::ShadowReported), _, Some(shadows)) => {
+                    shadows.on_report(fleet, device, payload).await
+                }
+                _ => Delivery::Done,
+            };
         }
         let outcome = self
             .core
@@ -88,10 +101,19 @@ impl BrokerEvents for BrokerFeed {
     async fn on_subscribed(&self, principal: &Principal, filter: &str) {
         // A clean-session box has no subscription when it connects: held commands are delivered
         // once it subscribes to its request topic again.
-        if let (Some(commands), Principal::Device { fleet, device }) = (&self.commands, principal) {
-            if filter == app::domain::topics::command_request(fleet, device) {
+        let Principal::Device { fleet, device } = principal else {
+            return;
+        };
+        if let Some(commands) = &self.commands {
+            if filter == topics::command_request(fleet, device) {
                 let (commands, device) = (commands.clone(), device.clone());
                 tokio::spawn(async move { commands.deliver_pending(&device).await });
+            }
+        }
+        if let Some(shadows) = &self.shadows {
+            if filter == topics::shadow_desired(fleet, device) {
+                let (shadows, fleet, device) = (shadows.clone(), fleet.clone(), device.clone());
+                tokio::spawn(async move { shadows.on_subscribed(&fleet, &device).await });
             }
         }
     }

@@ -211,9 +211,12 @@ impl IngestCore {
                     Err(e) => IngestOutcome::Failed(e.to_string()),
                 })
             }
-            TopicKind::CommandRequest | TopicKind::CommandResponse => Err(reject(
+            TopicKind::CommandRequest
+            | TopicKind::CommandResponse
+            | TopicKind::ShadowReported
+            | TopicKind::ShadowDesired => Err(reject(
                 RejectReason::InvalidTopic,
-                "command topics are not telemetry",
+                "command and desired-state topics are not telemetry",
             )),
         }
     }

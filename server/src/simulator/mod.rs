@@ -2,7 +2,9 @@
 //! status and a last will, realistic signals, and `loss` to skip sequence numbers on purpose.
 //! Boxes honour commands (see [`handle_command`]): `set_setpoint`, `set_interval`, `reboot`
 //! (offline ~2 s, then a new boot with `seq` from 1), `diagnostics`; unknown or expired commands
-//! are rejected, and `fail_rate` makes some fail.
+//! are rejected, and `fail_rate` makes some fail. They reconcile their desired state and report
+//! it (see `desired_state.rs`).
+mod desired_state;
 mod secrets;
 mod signals;
 
@@ -150,10 +152,11 @@ async fn drive_connection(
     mut events: rumqttc::EventLoop,
     status_topic: String,
     request_topic: String,
+    desired_topic: String,
     online: String,
     device: DeviceId,
     stats: Arc<SimulatorStats>,
-    commands: tokio::sync::mpsc::Sender<Vec<u8>>,
+    inbound: tokio::sync::mpsc::Sender<Inbound>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -164,9 +167,13 @@ async fn drive_connection(
                     let _ = client.try_publish(&status_topic, QoS::AtLeastOnce, true, online.clone().into_bytes());
                     // A clean session: subscribe again after every connection.
                     let _ = client.try_subscribe(&request_topic, QoS::AtLeastOnce);
+                    let _ = client.try_subscribe(&desired_topic, QoS::AtLeastOnce);
                 }
                 Ok(Event::Incoming(Packet::Publish(p))) if p.topic == request_topic => {
-                    let _ = commands.try_send(p.payload.to_vec());
+                    let _ = inbound.try_send(Inbound::Command(p.payload.to_vec()));
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) if p.topic == desired_topic => {
+                    let _ = inbound.try_send(Inbound::Desired(p.payload.to_vec()));
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -193,6 +200,19 @@ async fn drive_connection(
         }
     })
     .await;
+}
+
+/// A ticker whose first tick is one period from now (a new sending rate).
+fn ticker_from_now(period: Duration) -> tokio::time::Interval {
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker
+}
+
+/// What the cloud sent a box.
+enum Inbound {
+    Command(Vec<u8>),
+    Desired(Vec<u8>),
 }
 
 /// What a box does after a command.
@@ -300,6 +320,7 @@ async fn run_box(
 ) {
     let telemetry_topic = topics::telemetry(&config.fleet, &device);
     let response_topic = topics::command_response(&config.fleet, &device);
+    let reported_topic = topics::shadow_reported(&config.fleet, &device);
     let online = format!(r#"{{"online":true,"fw":"{}"}}"#, config.firmware);
     let mut period = Duration::from_secs_f64(1.0 / config.rate);
     let mut signals = BoxSignals::new(index.wrapping_mul(7919) ^ 0x5eed);
@@ -307,45 +328,62 @@ async fn run_box(
     // Each turn of this loop is one boot: a new connection, `seq` from 1.
     'boots: loop {
         let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
-        let (commands_tx, mut commands) = tokio::sync::mpsc::channel(64);
+        let (inbound_tx, mut inbound) = tokio::sync::mpsc::channel(64);
         let (stop_boot, boot_stopped) = watch::channel(false);
         let connection = tokio::spawn(drive_connection(
             client.clone(),
             events,
             topics::status(&config.fleet, &device),
             topics::command_request(&config.fleet, &device),
+            topics::shadow_desired(&config.fleet, &device),
             online.clone(),
             device.clone(),
             stats.clone(),
-            commands_tx,
+            inbound_tx,
             boot_stopped,
         ));
+        // Each boot starts by telling what it runs with (queued until connected).
+        let state = desired_state::report(&signals, period, &config.firmware, None);
+        let _ = client
+            .publish(&reported_topic, QoS::AtLeastOnce, false, state)
+            .await;
         let mut seq: u64 = 0;
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let reboot = loop {
             tokio::select! {
                 _ = stop.changed() => break false,
-                Some(payload) = commands.recv() => {
-                    let fail = config.fail_rate > 0.0 && rand::Rng::gen_bool(&mut rng, config.fail_rate);
-                    let now = chrono::Utc::now().timestamp_millis();
-                    let (id, replies, after) = handle_command(&payload, &mut signals, fail, now);
-                    if let Some(id) = id {
-                        for (status, detail) in replies {
-                            let reply = serde_json::json!({"id": id, "status": status, "detail": detail});
-                            let _ = client.publish(&response_topic, QoS::AtLeastOnce, false, reply.to_string().into_bytes()).await;
+                Some(message) = inbound.recv() => match message {
+                    Inbound::Desired(payload) => {
+                        if let Some((version, new_period)) = desired_state::reconcile(&payload, &mut signals, period) {
+                            if new_period != period {
+                                period = new_period;
+                                ticker = ticker_from_now(period);
+                            }
+                            let state = desired_state::report(&signals, period, &config.firmware, Some(version));
+                            let _ = client.publish(&reported_topic, QoS::AtLeastOnce, false, state).await;
                         }
                     }
-                    match after {
-                        After::Nothing => {}
-                        After::NewPeriod(p) => {
-                            period = p;
-                            ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-                            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                    Inbound::Command(payload) => {
+                        let fail = config.fail_rate > 0.0 && rand::Rng::gen_bool(&mut rng, config.fail_rate);
+                        let now = chrono::Utc::now().timestamp_millis();
+                        let (id, replies, after) = handle_command(&payload, &mut signals, fail, now);
+                        if let Some(id) = id {
+                            for (status, detail) in replies {
+                                let reply = serde_json::json!({"id": id, "status": status, "detail": detail});
+                                let _ = client.publish(&response_topic, QoS::AtLeastOnce, false, reply.to_string().into_bytes()).await;
+                            }
                         }
-                        After::Reboot => break true,
+                        match after {
+                            After::Nothing => {}
+                            After::NewPeriod(p) => {
+                                period = p;
+                                ticker = ticker_from_now(period);
+                            }
+                            After::Reboot => break true,
+                        }
                     }
-                }
+                },
                 _ = ticker.tick() => {
                     seq += 1;
                     if config.loss > 0.0 && rand::Rng::gen_bool(&mut rng, config.loss) {

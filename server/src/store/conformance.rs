@@ -325,7 +325,97 @@ pub fn command(id: &str, d: &str, issued_at: i64, expires_at: i64) -> CommandRec
             at: issued_at,
             detail: None,
         }],
+        rollout: None,
     }
+}
+
+pub fn rollout(id: &str, f: &str, created_at: i64) -> RolloutRecord {
+    RolloutRecord {
+        id: id.into(),
+        fleet: fleet(f),
+        name: "reboot".into(),
+        params: serde_json::json!({}),
+        target: Default::default(),
+        rate_per_minute: 60,
+        abort: None,
+        ttl_secs: 60,
+        issuer: "user:ann".into(),
+        created_at,
+        status: app::domain::RolloutStatus::Running,
+        status_detail: None,
+        finished_at: None,
+        devices: vec![self::id("b1"), self::id("b2")],
+        progress: Default::default(),
+    }
+}
+
+pub async fn rollouts_list_newest_first_and_running_ones_are_indexed(store: &dyn Store) {
+    for (r, f, at) in [
+        ("r1", "north", 1_000),
+        ("r2", "north", 3_000),
+        ("r3", "south", 2_000),
+    ] {
+        store.put_rollout(&rollout(r, f, at)).await.unwrap();
+    }
+    let north: Vec<String> = store
+        .list_rollouts(&fleet("north"), 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(north, ["r2", "r1"]);
+    assert_eq!(
+        store.list_rollouts(&fleet("north"), 1).await.unwrap().len(),
+        1
+    );
+    let mut done = rollout("r1", "north", 1_000);
+    done.status = app::domain::RolloutStatus::Completed;
+    done.progress.issued = 2;
+    store.put_rollout(&done).await.unwrap();
+    assert_eq!(store.get_rollout("r1").await.unwrap(), Some(done));
+    assert!(store.get_rollout("nope").await.unwrap().is_none());
+    let running: Vec<String> = store
+        .unfinished_rollouts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(
+        running,
+        ["r3", "r2"],
+        "oldest first, finished ones left out"
+    );
+    assert_eq!(
+        store
+            .list_rollouts(&fleet("north"), 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+pub async fn shadow_writes_are_conditional_on_the_version(store: &dyn Store) {
+    let mut s = ShadowRecord::empty(id("b1"), fleet("north"));
+    assert!(store.get_shadow(&id("b1")).await.unwrap().is_none());
+    s.version = 1;
+    s.desired.insert("setpoint_c".into(), serde_json::json!(19));
+    store.put_shadow(&s, 0).await.unwrap();
+    // A second writer that also read "no shadow" loses.
+    let again = store.put_shadow(&s, 0).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let mut next = s.clone();
+    next.version = 2;
+    next.reported
+        .insert("setpoint_c".into(), serde_json::json!(19));
+    let stale = store.put_shadow(&next, 5).await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(store.get_shadow(&id("b1")).await.unwrap(), Some(s));
+    store.put_shadow(&next, 1).await.unwrap();
+    assert_eq!(store.get_shadow(&id("b1")).await.unwrap(), Some(next));
+    assert!(store.get_shadow(&id("b2")).await.unwrap().is_none());
 }
 
 pub async fn commands_round_trip_and_list_newest_first(store: &dyn Store) {
@@ -469,7 +559,9 @@ macro_rules! store_conformance_tests {
             commands_round_trip_and_list_newest_first,
             command_updates_replace_and_ids_are_never_reused,
             pending_commands_are_created_and_unexpired,
-            fleet_commands_list_newest_first_in_a_window);
+            fleet_commands_list_newest_first_in_a_window,
+            rollouts_list_newest_first_and_running_ones_are_indexed,
+            shadow_writes_are_conditional_on_the_version);
     };
     (@each $make:expr; $($check:ident),*) => {
         $(

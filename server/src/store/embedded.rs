@@ -3,7 +3,8 @@
 //! typed tuple keys that give range queries per box without a query planner.
 use super::{
     reading_codec, CommandRecord, CommandState, CounterDelta, DeadLetter, DeviceRecord, Grant,
-    GrantKind, PipelineCounts, Reading, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
+    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreError,
+    StoreResult, UserRecord, WriteOutcome,
 };
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -29,6 +30,16 @@ const COMMAND_IDS: TableDefinition<&str, (&str, i64)> = TableDefinition::new("co
 /// (fleet, issued_at ms, id) -> box: the audit trail of a fleet in time order.
 const FLEET_COMMANDS: TableDefinition<(&str, i64, &str), &str> =
     TableDefinition::new("fleet_commands");
+
+/// id -> rollout (JSON).
+const ROLLOUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("rollouts");
+/// (fleet, created_at ms, id): a fleet's rollouts in time order.
+const FLEET_ROLLOUTS: TableDefinition<(&str, i64, &str), ()> =
+    TableDefinition::new("fleet_rollouts");
+/// (created_at ms, id) of the rollouts still running.
+const RUNNING_ROLLOUTS: TableDefinition<(i64, &str), ()> = TableDefinition::new("running_rollouts");
+/// box -> desired state (JSON).
+const SHADOWS: TableDefinition<&str, &[u8]> = TableDefinition::new("shadows");
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -78,6 +89,10 @@ impl EmbeddedStore {
             txn.open_table(GRANTS).map_err(unavailable)?;
             txn.open_table(COMMANDS).map_err(unavailable)?;
             txn.open_table(COMMAND_IDS).map_err(unavailable)?;
+            txn.open_table(ROLLOUTS).map_err(unavailable)?;
+            txn.open_table(FLEET_ROLLOUTS).map_err(unavailable)?;
+            txn.open_table(RUNNING_ROLLOUTS).map_err(unavailable)?;
+            txn.open_table(SHADOWS).map_err(unavailable)?;
             let mut by_fleet = txn.open_table(FLEET_COMMANDS).map_err(unavailable)?;
             // Stores written before the audit index existed: index their commands once.
             if by_fleet.is_empty().map_err(unavailable)? {
@@ -624,6 +639,126 @@ impl Store for EmbeddedStore {
                 }
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn put_rollout(&self, rollout: &RolloutRecord) -> StoreResult<()> {
+        let rollout = rollout.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let key = (rollout.created_at, rollout.id.as_str());
+                txn.open_table(ROLLOUTS)
+                    .map_err(unavailable)?
+                    .insert(rollout.id.as_str(), to_json(&rollout)?.as_slice())
+                    .map_err(unavailable)?;
+                txn.open_table(FLEET_ROLLOUTS)
+                    .map_err(unavailable)?
+                    .insert((rollout.fleet.as_str(), key.0, key.1), ())
+                    .map_err(unavailable)?;
+                let mut running = txn.open_table(RUNNING_ROLLOUTS).map_err(unavailable)?;
+                if rollout.status.is_final() {
+                    running.remove(key).map_err(unavailable)?;
+                } else {
+                    running.insert(key, ()).map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn get_rollout(&self, id: &str) -> StoreResult<Option<RolloutRecord>> {
+        let id = id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let rollouts = txn.open_table(ROLLOUTS).map_err(unavailable)?;
+            let found = rollouts.get(id.as_str()).map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    async fn list_rollouts(
+        &self,
+        fleet: &FleetId,
+        limit: usize,
+    ) -> StoreResult<Vec<RolloutRecord>> {
+        let fleet = fleet.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let index = txn.open_table(FLEET_ROLLOUTS).map_err(unavailable)?;
+            let rollouts = txn.open_table(ROLLOUTS).map_err(unavailable)?;
+            let f = fleet.as_str();
+            let mut out = Vec::new();
+            for entry in index
+                .range((f, i64::MIN, "")..=(f, i64::MAX, "\u{10FFFF}"))
+                .map_err(unavailable)?
+                .rev()
+                .take(limit)
+            {
+                let (key, _) = entry.map_err(unavailable)?;
+                let (_, _, id) = key.value();
+                if let Some(bytes) = rollouts.get(id).map_err(unavailable)? {
+                    out.push(from_json(bytes.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn unfinished_rollouts(&self) -> StoreResult<Vec<RolloutRecord>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let running = txn.open_table(RUNNING_ROLLOUTS).map_err(unavailable)?;
+            let rollouts = txn.open_table(ROLLOUTS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in running.iter().map_err(unavailable)? {
+                let (key, _) = entry.map_err(unavailable)?;
+                let (_, id) = key.value();
+                if let Some(bytes) = rollouts.get(id).map_err(unavailable)? {
+                    out.push(from_json(bytes.value())?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn get_shadow(&self, device: &DeviceId) -> StoreResult<Option<ShadowRecord>> {
+        let device = device.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let shadows = txn.open_table(SHADOWS).map_err(unavailable)?;
+            let found = shadows.get(device.as_str()).map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    async fn put_shadow(&self, shadow: &ShadowRecord, expected: u64) -> StoreResult<()> {
+        let shadow = shadow.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let mut shadows = txn.open_table(SHADOWS).map_err(unavailable)?;
+                let current = match shadows.get(shadow.device.as_str()).map_err(unavailable)? {
+                    Some(b) => from_json::<ShadowRecord>(b.value())?.version,
+                    None => 0,
+                };
+                if current != expected {
+                    return Err(StoreError::Conflict(format!(
+                        "desired state of {} (version {current}, not {expected})",
+                        shadow.device
+                    )));
+                }
+                shadows
+                    .insert(shadow.device.as_str(), to_json(&shadow)?.as_slice())
+                    .map_err(unavailable)?;
+            }
+            txn.commit().map_err(unavailable)
         })
         .await
     }

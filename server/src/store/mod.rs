@@ -13,6 +13,8 @@ pub use embedded::EmbeddedStore;
 pub use records::*;
 
 pub use crate::commands::{CommandRecord, CommandState};
+pub use crate::rollouts::RolloutRecord;
+pub use crate::shadow::ShadowRecord;
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +27,9 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A conditional write lost: the record changed since it was read.
+    #[error("{0} changed meanwhile")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -103,6 +108,22 @@ pub trait Store: Send + Sync + 'static {
         device: &DeviceId,
         now: i64,
     ) -> StoreResult<Vec<CommandRecord>>;
+
+    // Rollouts (key: (fleet, created_at, id), plus an index by id and one of running rollouts)
+    /// Stores or replaces a rollout.
+    async fn put_rollout(&self, rollout: &RolloutRecord) -> StoreResult<()>;
+    async fn get_rollout(&self, id: &str) -> StoreResult<Option<RolloutRecord>>;
+    /// Rollouts of one fleet, newest first, at most `limit`.
+    async fn list_rollouts(&self, fleet: &FleetId, limit: usize)
+        -> StoreResult<Vec<RolloutRecord>>;
+    /// Rollouts still running (to resume them at start), oldest first.
+    async fn unfinished_rollouts(&self) -> StoreResult<Vec<RolloutRecord>>;
+
+    // Desired state (key: box)
+    async fn get_shadow(&self, device: &DeviceId) -> StoreResult<Option<ShadowRecord>>;
+    /// Writes a box's shadow only if the stored version is still `expected` (0: none stored);
+    /// otherwise `Conflict`, and nothing is written.
+    async fn put_shadow(&self, shadow: &ShadowRecord, expected: u64) -> StoreResult<()>;
 
     /// A cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

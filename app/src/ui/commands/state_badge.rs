@@ -9,6 +9,7 @@ pub fn CommandStateBadge(state: CommandState) -> impl IntoView {
         CommandState::Created | CommandState::Sent | CommandState::Accepted => "…",
         CommandState::Succeeded => "✓",
         CommandState::Expired => "⌛",
+        CommandState::Cancelled => "⊘",
         CommandState::Failed | CommandState::Rejected | CommandState::TimedOut => "✕",
     };
     view! {

@@ -33,6 +33,9 @@ pub enum LiveEvent {
         device: DeviceId,
         id: String,
     },
+    /// A box reported its state on `dt/boxpilot/{fleet}/{device}/shadow`: the desired-state card
+    /// reloads it from the server (which may have refused a stale report).
+    ShadowReport { fleet: FleetId, device: DeviceId },
 }
 
 impl LiveEvent {
@@ -40,7 +43,8 @@ impl LiveEvent {
         match self {
             LiveEvent::Telemetry { device, .. }
             | LiveEvent::Status { device, .. }
-            | LiveEvent::CommandReply { device, .. } => device,
+            | LiveEvent::CommandReply { device, .. }
+            | LiveEvent::ShadowReport { device, .. } => device,
         }
     }
 
@@ -83,7 +87,11 @@ impl LiveEvent {
                     id: body.id,
                 })
             }
-            TopicKind::CommandRequest => None,
+            TopicKind::ShadowReported => Some(LiveEvent::ShadowReport {
+                fleet: topic.fleet,
+                device: topic.device,
+            }),
+            TopicKind::CommandRequest | TopicKind::ShadowDesired => None,
         }
     }
 }
@@ -126,7 +134,8 @@ impl LiveEvent {
         let (fleet, device) = match self {
             LiveEvent::Telemetry { fleet, device, .. }
             | LiveEvent::Status { fleet, device, .. }
-            | LiveEvent::CommandReply { fleet, device, .. } => (fleet.clone(), device.clone()),
+            | LiveEvent::CommandReply { fleet, device, .. }
+            | LiveEvent::ShadowReport { fleet, device } => (fleet.clone(), device.clone()),
         };
         let mut summary = DeviceSummary {
             id: device,
@@ -139,9 +148,13 @@ impl LiveEvent {
         summary
     }
 
-    /// Whether the event says anything about a box's summary (a command reply does not).
+    /// Whether the event says anything about a box's summary (command replies and shadow
+    /// reports do not).
     pub fn is_summary_event(&self) -> bool {
-        !matches!(self, LiveEvent::CommandReply { .. })
+        !matches!(
+            self,
+            LiveEvent::CommandReply { .. } | LiveEvent::ShadowReport { .. }
+        )
     }
 
     /// Updates a box's summary with this event. Redelivered or late telemetry (QoS 1 may repeat)
@@ -181,7 +194,7 @@ impl LiveEvent {
                 }
             }
             // A reply says nothing about the box's values or presence shown here.
-            LiveEvent::CommandReply { .. } => {}
+            LiveEvent::CommandReply { .. } | LiveEvent::ShadowReport { .. } => {}
         }
     }
 }

@@ -1,0 +1,5 @@
+mod get;
+mod update;
+
+pub use get::*;
+pub use update::*;
