@@ -123,8 +123,7 @@ pub trait ConsoleService: Send + Sync + 'static {
     /// Stops a running rollout; commands not delivered yet are cancelled.
     async fn cancel_rollout(&self, caller: &Caller, id: &str) -> Result<RolloutView, AppError>;
     /// A box's desired and reported state.
-    async fn get_shadow(&self, caller: &Caller, device: &DeviceId)
-        -> Result<ShadowView, AppError>;
+    async fn get_shadow(&self, caller: &Caller, device: &DeviceId) -> Result<ShadowView, AppError>;
     /// Changes a box's desired state; `Conflict` on a stale version.
     async fn update_shadow(
         &self,

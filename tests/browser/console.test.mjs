@@ -243,3 +243,100 @@ for (const [name, options] of Object.entries(viewports)) {
     }
   });
 }
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: an operator sets a desired value and sees the box reconcile it`, async () => {
+    assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await logIn(page);
+      await page.waitForSelector('[data-device]:has([data-online=true])', { timeout: 20_000 });
+      await page.locator('[data-device]:has([data-online=true])').first().click();
+      await page.waitForURL('**/devices/**');
+      const card = page.locator('[data-desired-state]');
+      await card.waitFor({ timeout: 20_000 });
+      const box = await card.boundingBox();
+      assert.ok(box.width <= options.viewport.width, `the card fits the screen (${box.width} px)`);
+
+      // A key the simulated box supports: pending first, then reported and in sync.
+      const value = (Math.round(Math.random() * 100) / 10 - 5).toFixed(1);
+      await card.locator('input[name=desired-key]').fill('setpoint_c');
+      await card.locator('input[name=desired-value]').fill(value);
+      await card.locator('button[data-desired-set]').click();
+      const row = card.locator('tr[data-key=setpoint_c]');
+      await page.waitForFunction((v) => {
+        const r = document.querySelector('[data-desired-state] tr[data-key=setpoint_c]');
+        return r && !r.classList.contains('pending') && r.querySelectorAll('td')[1].textContent.startsWith(String(Number(v)));
+      }, value, { timeout: 20_000 });
+      assert.match(await row.textContent(), new RegExp(String(Number(value))));
+      // A key it does not support stays pending, and can be removed.
+      await card.locator('input[name=desired-key]').fill('defrost');
+      await card.locator('input[name=desired-value]').fill('true');
+      await card.locator('button[data-desired-set]').click();
+      await card.locator('tr[data-key=defrost].pending').waitFor({ timeout: 10_000 });
+      assert.match(await card.locator('[data-desired-summary]').textContent(), /pending/);
+      if (shots) await page.screenshot({ path: `${shots}/${name}-desired.png`, fullPage: true });
+      await card.locator('tr[data-key=defrost] button').click();
+      await card.locator('tr[data-key=defrost]').waitFor({ state: 'detached', timeout: 10_000 });
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: an operator starts a rollout to the online boxes of a fleet and sees it complete`, async () => {
+    assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await logIn(page);
+      await page.locator('a[href="/rollouts"]:visible').first().click();
+      await page.waitForURL('**/rollouts');
+      const form = page.locator('[data-rollout-form]');
+      await form.waitFor({ timeout: 20_000 });
+
+      // Bad input is explained in the form, and nothing starts.
+      await form.locator('select[name=command]').selectOption('set_setpoint');
+      await form.locator('input[name=value]').fill('4');
+      await form.locator('input[name=rate]').fill('0');
+      await form.locator('button[data-rollout-start]').click();
+      await form.locator('[data-rollout-error]').waitFor();
+      assert.match(await form.locator('[data-rollout-error]').textContent(), /rate_per_minute/);
+      assert.equal(await page.locator('[data-confirm]').count(), 0);
+
+      await form.locator('input[name=rate]').fill('6000');
+      await form.locator('select[name=target]').selectOption('online');
+      await form.locator('button[data-rollout-start]').click();
+      await page.waitForSelector('[data-confirm]');
+      assert.match(await page.textContent('[data-confirm]'), /set_setpoint to every online box of fleet/);
+      const known = await page.$$eval('[data-rollout-id]', (rows) => rows.map((r) => r.dataset.rolloutId));
+      await page.click('[data-confirm-ok]');
+      const started = await page.waitForFunction((ids) => {
+        const row = [...document.querySelectorAll('[data-rollout-id]')].find((r) => !ids.includes(r.dataset.rolloutId));
+        return row && row.dataset.rolloutId;
+      }, known, { timeout: 10_000 });
+      const row = page.locator(`[data-rollout-id="${await started.jsonValue()}"]`);
+      await row.and(page.locator('[data-status=completed]')).waitFor({ timeout: 30_000 });
+      const text = await row.textContent();
+      const [, done, total] = text.match(/(\d+) of (\d+) boxes done/);
+      assert.equal(done, total, text);
+      assert.ok(Number(total) >= 1);
+      assert.match(await row.locator('[data-count=succeeded]').textContent(), new RegExp(`^${total} succeeded`));
+      if (shots) await page.screenshot({ path: `${shots}/${name}-rollouts.png`, fullPage: true });
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}

@@ -142,7 +142,9 @@ impl TestServer {
     pub async fn wait_online(&self, device: &str, token: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let (_, d) = self.get_json(&format!("/api/v1/devices/{device}"), token).await;
+            let (_, d) = self
+                .get_json(&format!("/api/v1/devices/{device}"), token)
+                .await;
             if d["presence"]["online"] == true {
                 return;
             }

@@ -92,9 +92,7 @@ async fn a_rollout_reaches_every_target_box_and_completes() {
         assert_eq!(received.len(), 1);
         assert_eq!(received[0]["params"]["value"], 4.5);
     }
-    let (_, listed) = server
-        .get_json("/api/v1/rollouts?fleet=f1", &token)
-        .await;
+    let (_, listed) = server.get_json("/api/v1/rollouts?fleet=f1", &token).await;
     assert_eq!(listed[0]["id"], id.as_str());
 }
 
@@ -125,13 +123,13 @@ async fn a_rollout_stops_at_its_abort_threshold() {
     .await;
     assert_eq!(status, 201, "{r}");
     let id = r["id"].as_str().unwrap();
-    let stopped = wait_rollout(&server, &token, id, "stopped", |r| {
-        r["status"] != "running"
-    })
-    .await;
+    let stopped = wait_rollout(&server, &token, id, "stopped", |r| r["status"] != "running").await;
     assert_eq!(stopped["status"], "aborted", "{stopped}");
     let detail = stopped["status_detail"].as_str().unwrap();
-    assert!(detail.contains("failed") && detail.contains("50%"), "{detail}");
+    assert!(
+        detail.contains("failed") && detail.contains("50%"),
+        "{detail}"
+    );
     let issued = stopped["progress"]["issued"].as_u64().unwrap();
     assert!(
         (3..10).contains(&issued),
@@ -170,12 +168,19 @@ async fn cancelling_withdraws_the_commands_not_delivered_and_sending_stops() {
         r["progress"]["issued"] == 1
     })
     .await;
-    assert_eq!(count(&first, "created"), 1, "held for the offline box: {first}");
+    assert_eq!(
+        count(&first, "created"),
+        1,
+        "held for the offline box: {first}"
+    );
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (_, still) = server
         .get_json(&format!("/api/v1/rollouts/{id}"), &token)
         .await;
-    assert_eq!(still["progress"]["issued"], 1, "the rate holds the others back");
+    assert_eq!(
+        still["progress"]["issued"], 1,
+        "the rate holds the others back"
+    );
 
     let (status, cancelled) = server
         .send_json(
@@ -228,13 +233,48 @@ async fn bad_rollouts_and_strangers_are_refused_with_a_reason() {
     for (token, body, code, words) in [
         (&viewer, ok.clone(), 403, "operator"),
         (&stranger, ok.clone(), 403, "fleet f1"),
-        (&ops, json!({"fleet": "f1", "name": "self_destruct", "rate_per_minute": 60}), 400, "self_destruct"),
-        (&ops, json!({"fleet": "f1", "name": "set_setpoint", "params": {"value": "hot"}, "rate_per_minute": 60}), 400, "value"),
-        (&ops, json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 0}), 400, "rate_per_minute"),
-        (&ops, json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "abort": {"threshold_percent": 120}}), 400, "threshold_percent"),
-        (&ops, json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "target": {"devices": ["b1", "b2"]}}), 400, "b2"),
-        (&ops, json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "target": {"online_only": true}}), 400, "no box"),
-        (&ops, json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "surprise": 1}), 400, "surprise"),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "self_destruct", "rate_per_minute": 60}),
+            400,
+            "self_destruct",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "set_setpoint", "params": {"value": "hot"}, "rate_per_minute": 60}),
+            400,
+            "value",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 0}),
+            400,
+            "rate_per_minute",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "abort": {"threshold_percent": 120}}),
+            400,
+            "threshold_percent",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "target": {"devices": ["b1", "b2"]}}),
+            400,
+            "b2",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "target": {"online_only": true}}),
+            400,
+            "no box",
+        ),
+        (
+            &ops,
+            json!({"fleet": "f1", "name": "reboot", "rate_per_minute": 60, "surprise": 1}),
+            400,
+            "surprise",
+        ),
     ] {
         let (status, answer) = start(&server, token, body.clone()).await;
         assert_eq!(status, code, "{body} -> {answer}");
@@ -254,7 +294,12 @@ async fn bad_rollouts_and_strangers_are_refused_with_a_reason() {
         .await;
     assert_eq!(status, 404);
     let (status, _) = server
-        .send_json(Method::POST, &format!("/api/v1/rollouts/{id}/cancel"), &stranger, &json!({}))
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/cancel"),
+            &stranger,
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 404);
     let (status, _) = server
@@ -262,9 +307,16 @@ async fn bad_rollouts_and_strangers_are_refused_with_a_reason() {
         .await;
     assert_eq!(status, 200);
     let (status, _) = server
-        .send_json(Method::POST, &format!("/api/v1/rollouts/{id}/cancel"), &viewer, &json!({}))
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/rollouts/{id}/cancel"),
+            &viewer,
+            &json!({}),
+        )
         .await;
     assert_eq!(status, 403);
-    let (status, _) = server.get_json("/api/v1/rollouts?fleet=f1", &stranger).await;
+    let (status, _) = server
+        .get_json("/api/v1/rollouts?fleet=f1", &stranger)
+        .await;
     assert_eq!(status, 403);
 }

@@ -193,11 +193,26 @@ async fn bad_updates_and_strangers_are_refused_and_nothing_changes() {
     for (token, body, code, words) in [
         (&viewer, good.clone(), 403, "operator"),
         (&stranger, good.clone(), 404, "b1"),
-        (&ops, json!({"desired": {"setpoint_c": {"nested": 1}}, "version": 0}), 400, "desired.setpoint_c"),
-        (&ops, json!({"desired": {"Bad Key": 1}, "version": 0}), 400, "Bad Key"),
+        (
+            &ops,
+            json!({"desired": {"setpoint_c": {"nested": 1}}, "version": 0}),
+            400,
+            "desired.setpoint_c",
+        ),
+        (
+            &ops,
+            json!({"desired": {"Bad Key": 1}, "version": 0}),
+            400,
+            "Bad Key",
+        ),
         (&ops, json!({"desired": {}, "version": 0}), 400, "empty"),
         (&ops, json!({"desired": {"a": 1}}), 400, "version"),
-        (&ops, json!({"desired": {"a": "x".repeat(300)}, "version": 0}), 400, "longer"),
+        (
+            &ops,
+            json!({"desired": {"a": "x".repeat(300)}, "version": 0}),
+            400,
+            "longer",
+        ),
     ] {
         let (status, answer) = put_desired(&server, token, "b1", body.clone()).await;
         assert_eq!(status, code, "{body} -> {answer}");
@@ -229,7 +244,10 @@ async fn the_simulator_reconciles_what_it_supports() {
     };
     let sim = tokio::spawn(boxpilot::simulator::run(config, stop));
     // Each boot reports what the box runs with.
-    let first = wait_shadow(&server, &token, "sim1", |s| s["version"].as_u64() >= Some(1)).await;
+    let first = wait_shadow(&server, &token, "sim1", |s| {
+        s["version"].as_u64() >= Some(1)
+    })
+    .await;
     assert_eq!(first["reported"]["fw"], "2.0.1");
     let version = first["version"].as_u64().unwrap();
 

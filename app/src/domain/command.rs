@@ -110,6 +110,19 @@ pub struct CommandStateChange {
     pub detail: Option<String>,
 }
 
+/// Command parameters for people: `value: 19.5, mode: "eco"`.
+pub fn params_text(params: &Value) -> String {
+    match params {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
 /// What the audit trail of commands should list. Every filter is optional; the fleet is required
 /// unless the caller sees every fleet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,15 +230,7 @@ impl CommandView {
 
     /// The parameters for people: `value: 19.5, mode: "eco"`.
     pub fn params_text(&self) -> String {
-        match &self.params {
-            Value::Object(map) => map
-                .iter()
-                .map(|(k, v)| format!("{k}: {v}"))
-                .collect::<Vec<_>>()
-                .join(", "),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        }
+        params_text(&self.params)
     }
 
     /// The issuer for people: a user's name without the `user:` prefix.

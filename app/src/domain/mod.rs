@@ -11,8 +11,8 @@ mod telemetry;
 pub mod topics;
 
 pub use command::{
-    AuditEntry, AuditQuery, CatalogueCommand, CommandCatalogue, CommandParam, CommandState,
-    CommandStateChange, CommandView, ParamType,
+    params_text, AuditEntry, AuditQuery, CatalogueCommand, CommandCatalogue, CommandParam,
+    CommandState, CommandStateChange, CommandView, ParamType,
 };
 pub use device::{DeviceSummary, Presence};
 pub use error::AppError;

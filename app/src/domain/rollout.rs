@@ -238,7 +238,10 @@ mod tests {
             (CommandState::Succeeded, 4),
         ]);
         let reason = p.abort_reason(&rule).unwrap();
-        assert!(reason.starts_with("2 of 6 finished commands failed"), "{reason}");
+        assert!(
+            reason.starts_with("2 of 6 finished commands failed"),
+            "{reason}"
+        );
     }
 
     #[test]

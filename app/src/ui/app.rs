@@ -5,6 +5,7 @@ use crate::ui::device::DevicePage;
 use crate::ui::fleet::FleetPage;
 use crate::ui::layout::{AppShell, NotFound};
 use crate::ui::mqtt::MqttClient;
+use crate::ui::rollouts::RolloutsPage;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -43,6 +44,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/audit")
                         view=|| view! { <RequireSession><AuditPage /></RequireSession> }
+                    />
+                    <Route
+                        path=path!("/rollouts")
+                        view=|| view! { <RequireSession><RolloutsPage /></RequireSession> }
                     />
                     <Route
                         path=path!("/devices/:id")

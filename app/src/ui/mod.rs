@@ -6,9 +6,11 @@ pub mod auth;
 pub mod chart;
 pub mod clock;
 pub mod commands;
+pub mod desired_state;
 pub mod device;
 pub mod fleet;
 pub mod layout;
 pub mod mqtt;
+pub mod rollouts;
 
 pub use app::App;

@@ -1,6 +1,6 @@
-use super::{ConfirmDialog, ParamInput};
+use super::{collect_params, param_fields, ConfirmDialog, ParamInput};
 use crate::api::commands::issue_command;
-use crate::domain::{CatalogueCommand, CommandView, DeviceId, ParamType};
+use crate::domain::{CatalogueCommand, CommandView, DeviceId};
 use crate::ui::auth::AuthContext;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,18 +15,7 @@ pub fn CommandForm(
     on_sent: Callback<CommandView>,
 ) -> impl IntoView {
     let auth = AuthContext::expect();
-    let fields: Vec<(RwSignal<String>, RwSignal<Option<String>>)> = spec
-        .params
-        .iter()
-        .map(|p| {
-            let initial = if p.kind == ParamType::Boolean {
-                "false"
-            } else {
-                ""
-            };
-            (RwSignal::new(initial.to_owned()), RwSignal::new(None))
-        })
-        .collect();
+    let fields = param_fields(&spec.params);
     let busy = RwSignal::new(false);
     let confirming = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Result<String, String>>);
@@ -36,27 +25,8 @@ pub fn CommandForm(
     let label = spec.label();
 
     // Checks every field; the JSON parameters when all are valid.
-    let collect = move || -> Option<serde_json::Value> {
-        let mut out = serde_json::Map::new();
-        let mut ok = true;
-        params.with_value(|params| {
-            values.with_value(|values| {
-                for (param, (value, error)) in params.iter().zip(values) {
-                    match param.parse_input(&value.get_untracked()) {
-                        Ok(Some(v)) => {
-                            out.insert(param.name.clone(), v);
-                            error.set(None);
-                        }
-                        Ok(None) => error.set(None),
-                        Err(message) => {
-                            error.set(Some(message));
-                            ok = false;
-                        }
-                    }
-                }
-            })
-        });
-        ok.then_some(serde_json::Value::Object(out))
+    let collect = move || {
+        params.with_value(|params| values.with_value(|values| collect_params(params, values)))
     };
 
     let send = {

@@ -5,6 +5,7 @@ mod command_list;
 mod command_row;
 mod commands_card;
 mod confirm_dialog;
+mod param_fields;
 mod param_input;
 mod state_badge;
 
@@ -13,5 +14,6 @@ pub use command_list::CommandList;
 pub use command_row::CommandRow;
 pub use commands_card::CommandsCard;
 pub use confirm_dialog::ConfirmDialog;
+pub use param_fields::{collect_params, param_fields, ParamField};
 pub use param_input::ParamInput;
 pub use state_badge::CommandStateBadge;

@@ -5,6 +5,7 @@ use crate::domain::{DeviceId, DeviceSummary};
 use crate::ui::auth::AuthContext;
 use crate::ui::chart::TelemetryChart;
 use crate::ui::commands::CommandsCard;
+use crate::ui::desired_state::DesiredStateCard;
 use crate::ui::mqtt::{ConnectionState, MqttClient};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -137,6 +138,7 @@ pub fn DeviceView(device: DeviceId) -> impl IntoView {
                 </div>
                 <TelemetryChart device=device.clone() metrics=metrics />
                 <CommandsCard device=device.clone() />
+                <DesiredStateCard device=device.clone() />
             </Show>
         </section>
     }

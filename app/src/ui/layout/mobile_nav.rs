@@ -24,6 +24,19 @@ pub fn MobileNav() -> impl IntoView {
                 </svg>
                 <span>"Fleet"</span>
             </A>
+            <A href="/rollouts" attr:class="mobile-nav-item">
+                <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" class="icon">
+                    <path
+                        d="M4 7h10M4 12h13M4 17h16M17 4l3 3-3 3"
+                        fill="none"
+                        stroke="currentColor"
+                        stroke-width="2"
+                        stroke-linejoin="round"
+                        stroke-linecap="round"
+                    />
+                </svg>
+                <span>"Rollouts"</span>
+            </A>
             <A href="/audit" attr:class="mobile-nav-item">
                 <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true" class="icon">
                     <path

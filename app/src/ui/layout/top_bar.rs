@@ -20,6 +20,7 @@ pub fn TopBar() -> impl IntoView {
                 <A href="/" exact=true>
                     "Fleet"
                 </A>
+                <A href="/rollouts">"Rollouts"</A>
                 <A href="/audit">"Audit"</A>
             </nav>
             <div class="topbar-end">
