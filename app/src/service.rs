@@ -1,9 +1,10 @@
 //! The service layer the server functions call (server side only). The server crate implements it;
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
-    AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
-    DeviceSummary, FleetId, Role, RolloutRequest, RolloutView, Series, SessionInfo, ShadowUpdate,
-    ShadowView,
+    AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue,
+    CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary, FleetId,
+    HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, SessionInfo,
+    ShadowUpdate, ShadowView,
 };
 use std::sync::Arc;
 
@@ -131,6 +132,43 @@ pub trait ConsoleService: Send + Sync + 'static {
         device: &DeviceId,
         update: ShadowUpdate,
     ) -> Result<ShadowView, AppError>;
+    /// Pipeline health of a fleet over a window (support and admin).
+    async fn pipeline_health(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        window: HealthWindow,
+    ) -> Result<PipelineHealth, AppError>;
+    /// Rejected messages, newest first (support and admin); `None` for every fleet (only for
+    /// those who see every fleet).
+    async fn dead_letters(
+        &self,
+        caller: &Caller,
+        fleet: Option<FleetId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, AppError>;
+    /// What a fleet would cost on AWS over a period (support and admin).
+    async fn costs(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        period: CostPeriod,
+    ) -> Result<CostReport, AppError>;
+    /// Active and recent alerts, the rules and the kinds of rule (support and admin); `None` for
+    /// every fleet the caller sees.
+    async fn alerts(
+        &self,
+        caller: &Caller,
+        fleet: Option<FleetId>,
+    ) -> Result<AlertsOverview, AppError>;
+    /// Creates or replaces an alert rule (admins); returns it as stored.
+    async fn save_alert_rule(
+        &self,
+        caller: &Caller,
+        rule: serde_json::Value,
+    ) -> Result<serde_json::Value, AppError>;
+    /// Deletes an alert rule (admins); its firing alerts resolve.
+    async fn delete_alert_rule(&self, caller: &Caller, id: &str) -> Result<(), AppError>;
 }
 
 pub type SharedService = Arc<dyn ConsoleService>;

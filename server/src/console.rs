@@ -7,16 +7,22 @@ use crate::identity::{
     caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome,
     TokenError,
 };
+use crate::ingest::IngestCore;
+use crate::monitoring::{pipeline_health, render_metrics, AlertService, CostModel, CONSOLE_FLEET};
 use crate::rollouts::RolloutService;
 use crate::shadow::ShadowService;
-use crate::store::{DeadLetter, DeviceRecord, Grant, GrantKind, PipelineCounts, Store, StoreError};
+use crate::store::{DeviceRecord, Grant, GrantKind, Store, StoreError};
 use app::domain::{
-    AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue, CommandView, DeviceId,
-    DeviceSummary, FleetId, Role, RolloutRequest, RolloutView, Series, ShadowUpdate, ShadowView,
+    AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue,
+    CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary, FleetId,
+    HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, ShadowUpdate,
+    ShadowView,
 };
 use app::service::{Caller, CommandRequest, ConsoleService, NewSession, TelemetryQuery};
-use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// The size of one stored reading as the cost model reads it back (a handful of metrics).
+const MODELLED_READING_BYTES: u64 = 120;
 
 /// The longest telemetry window one request may read.
 pub const MAX_QUERY_SPAN_MS: i64 = 31 * 86_400_000;
@@ -32,6 +38,16 @@ pub struct Console {
     commands: Arc<CommandService>,
     rollouts: Arc<RolloutService>,
     shadows: Arc<ShadowService>,
+    monitoring: Monitoring,
+}
+
+/// What the console needs of monitoring: the usage meter (the ingestion counters), the cost model
+/// and the alert service.
+#[derive(Clone)]
+pub struct Monitoring {
+    pub usage: Arc<IngestCore>,
+    pub costs: Arc<CostModel>,
+    pub alerts: Arc<AlertService>,
 }
 
 pub fn store_error(e: StoreError) -> AppError {
@@ -81,16 +97,6 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// Pipeline counts of one fleet over a window, in total and per box.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct PipelineReport {
-    pub fleet: FleetId,
-    pub from: i64,
-    pub to: i64,
-    pub total: PipelineCounts,
-    pub per_device: BTreeMap<String, PipelineCounts>,
-}
-
 impl Console {
     pub fn new(
         store: Arc<dyn Store>,
@@ -99,6 +105,7 @@ impl Console {
         commands: Arc<CommandService>,
         rollouts: Arc<RolloutService>,
         shadows: Arc<ShadowService>,
+        monitoring: Monitoring,
     ) -> Self {
         Self {
             store,
@@ -107,7 +114,28 @@ impl Console {
             commands,
             rollouts,
             shadows,
+            monitoring,
         }
+    }
+
+    /// Counts one API request (REST or server function) against the console's own usage.
+    pub fn count_api_request(&self) {
+        if let Ok(console) = FleetId::parse(CONSOLE_FLEET) {
+            self.monitoring
+                .usage
+                .record(&console, None, now_ms(), |c| c.api_requests += 1);
+        }
+    }
+
+    /// `GET /metrics` (support and admin).
+    pub async fn metrics(&self, caller: &Caller) -> Result<String, AppError> {
+        caller.require(Role::Support)?;
+        if !caller.all_fleets {
+            return Err(AppError::Forbidden(
+                "the metrics cover every fleet: they need a role that sees every fleet".into(),
+            ));
+        }
+        render_metrics(self.store.as_ref(), self.monitoring.alerts.firing().await).await
     }
 
     /// The caller behind a bearer access token (scripts using the REST API).
@@ -163,68 +191,6 @@ impl Console {
                 "fleet {fleet} is not one of yours"
             )))
         }
-    }
-
-    /// Pipeline health (support and admin): counts per box over `[from, to)`.
-    pub async fn pipeline(
-        &self,
-        caller: &Caller,
-        fleet: &FleetId,
-        from: i64,
-        to: i64,
-    ) -> Result<PipelineReport, AppError> {
-        caller.require(Role::Support)?;
-        Self::require_fleet(caller, fleet)?;
-        if to <= from || to - from > MAX_QUERY_SPAN_MS {
-            return Err(AppError::BadRequest(
-                "the window must be positive and at most 31 days".into(),
-            ));
-        }
-        let mut report = PipelineReport {
-            fleet: fleet.clone(),
-            from,
-            to,
-            total: PipelineCounts::default(),
-            per_device: BTreeMap::new(),
-        };
-        for delta in self
-            .store
-            .counters(fleet, from, to)
-            .await
-            .map_err(store_error)?
-        {
-            report.total.add(&delta.counts);
-            report
-                .per_device
-                .entry(delta.device)
-                .or_default()
-                .add(&delta.counts);
-        }
-        Ok(report)
-    }
-
-    /// Rejected messages (support and admin), newest first.
-    pub async fn dead_letters(
-        &self,
-        caller: &Caller,
-        fleet: Option<&FleetId>,
-        limit: usize,
-    ) -> Result<Vec<DeadLetter>, AppError> {
-        caller.require(Role::Support)?;
-        match fleet {
-            Some(f) => Self::require_fleet(caller, f)?,
-            // Letters that name no fleet are visible to those who see every fleet.
-            None if !caller.all_fleets => {
-                return Err(AppError::BadRequest(
-                    "name a fleet: you do not see every fleet".into(),
-                ))
-            }
-            None => {}
-        }
-        self.store
-            .list_dead_letters(fleet, limit.clamp(1, 1000))
-            .await
-            .map_err(store_error)
     }
 }
 
@@ -376,12 +342,19 @@ impl ConsoleService for Console {
                 "max_points must be between 1 and {MAX_POINTS}"
             )));
         }
-        visible_device(self.store.as_ref(), caller, &q.device).await?;
+        let d = visible_device(self.store.as_ref(), caller, &q.device).await?;
         let raw = self
             .store
             .metric_series(&q.device, &q.metric, q.from, q.to)
             .await
             .map_err(store_error)?;
+        // What the same Query would read from DynamoDB, for the cost model.
+        let read_bytes = raw.len() as u64 * MODELLED_READING_BYTES;
+        self.monitoring
+            .usage
+            .record(&d.fleet, Some(&q.device), now_ms(), |c| {
+                c.read_units += read_bytes.div_ceil(4096).max(1)
+            });
         Ok(Series {
             device: q.device.to_string(),
             metric: q.metric,
@@ -478,5 +451,72 @@ impl ConsoleService for Console {
         update: ShadowUpdate,
     ) -> Result<ShadowView, AppError> {
         self.shadows.update_desired(caller, device, update).await
+    }
+
+    async fn pipeline_health(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        window: HealthWindow,
+    ) -> Result<PipelineHealth, AppError> {
+        pipeline_health(self.store.as_ref(), caller, fleet, window, now_ms()).await
+    }
+
+    async fn dead_letters(
+        &self,
+        caller: &Caller,
+        fleet: Option<FleetId>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, AppError> {
+        caller.require(Role::Support)?;
+        match &fleet {
+            Some(f) => Self::require_fleet(caller, f)?,
+            // Letters that name no fleet are visible to those who see every fleet.
+            None if !caller.all_fleets => {
+                return Err(AppError::BadRequest(
+                    "name a fleet: you do not see every fleet".into(),
+                ))
+            }
+            None => {}
+        }
+        self.store
+            .list_dead_letters(fleet.as_ref(), limit.clamp(1, 1000))
+            .await
+            .map_err(store_error)
+    }
+
+    async fn costs(
+        &self,
+        caller: &Caller,
+        fleet: &FleetId,
+        period: CostPeriod,
+    ) -> Result<CostReport, AppError> {
+        self.monitoring
+            .costs
+            .report(self.store.as_ref(), caller, fleet, period, now_ms())
+            .await
+    }
+
+    async fn alerts(
+        &self,
+        caller: &Caller,
+        fleet: Option<FleetId>,
+    ) -> Result<AlertsOverview, AppError> {
+        self.monitoring
+            .alerts
+            .overview(caller, fleet.as_ref())
+            .await
+    }
+
+    async fn save_alert_rule(
+        &self,
+        caller: &Caller,
+        rule: serde_json::Value,
+    ) -> Result<serde_json::Value, AppError> {
+        self.monitoring.alerts.save_rule(caller, rule).await
+    }
+
+    async fn delete_alert_rule(&self, caller: &Caller, id: &str) -> Result<(), AppError> {
+        self.monitoring.alerts.delete_rule(caller, id).await
     }
 }

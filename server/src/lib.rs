@@ -9,6 +9,7 @@ pub mod downsample;
 pub mod http;
 pub mod identity;
 pub mod ingest;
+pub mod monitoring;
 pub mod outbound;
 pub mod rollouts;
 pub mod runtime;

@@ -3,10 +3,11 @@
 use crate::access::{BrokerAccess, BrokerTokens};
 use crate::broker::{BrokerSettings, EmbeddedBroker};
 use crate::commands::{Catalogue, CommandService};
-use crate::console::Console;
+use crate::console::{Console, Monitoring};
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
 use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
+use crate::monitoring::{AlertService, ConnectionSampler, CostModel, MonitoringSettings};
 use crate::rollouts::RolloutService;
 use crate::shadow::ShadowService;
 use crate::store::{EmbeddedStore, Store};
@@ -57,6 +58,9 @@ pub struct Running {
     pub console_built: bool,
     broker: EmbeddedBroker,
     sweeper: JoinHandle<()>,
+    /// The alert loop and the connection sampler.
+    background: Vec<JoinHandle<()>>,
+    pub alerts: Arc<AlertService>,
     stop_http: oneshot::Sender<()>,
     http_task: JoinHandle<()>,
 }
@@ -101,6 +105,16 @@ pub async fn start(config: ServeConfig) -> Result<Running, StartError> {
 
 /// Starts with the given command catalogue (`--command-catalogue`).
 pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Running, StartError> {
+    start_full(config, catalogue, MonitoringSettings::default()).await
+}
+
+/// Starts with a command catalogue and monitoring settings (alert webhooks, prices, how often
+/// rules are evaluated).
+pub async fn start_full(
+    config: ServeConfig,
+    catalogue: Catalogue,
+    monitoring: MonitoringSettings,
+) -> Result<Running, StartError> {
     let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
     let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
 
@@ -152,6 +166,16 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
     let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
     broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
 
+    let costs = Arc::new(CostModel {
+        prices: monitoring.prices.clone(),
+        assumptions: monitoring.assumptions.clone(),
+    });
+    let sample_every = monitoring
+        .evaluate_every
+        .min(std::time::Duration::from_secs(60));
+    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring);
+    let alert_loop = alerts.start();
+    let sampler = ConnectionSampler::start(store.clone(), ingest.clone(), sample_every);
     let console = Arc::new(Console::new(
         store.clone(),
         identity.clone(),
@@ -159,6 +183,11 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
         commands.clone(),
         rollouts,
         shadows,
+        Monitoring {
+            usage: ingest.clone(),
+            costs,
+            alerts: alerts.clone(),
+        },
     ));
     let health = Health::default()
         .with(Arc::new(StoreHealth(store.clone())))
@@ -202,6 +231,8 @@ pub async fn start_with(config: ServeConfig, catalogue: Catalogue) -> Result<Run
         console_built,
         broker,
         sweeper,
+        background: vec![alert_loop, sampler],
+        alerts,
         stop_http,
         http_task,
     })
@@ -217,6 +248,9 @@ impl Running {
         let _ = self.stop_http.send(());
         let _ = self.http_task.await;
         self.sweeper.abort();
+        for task in &self.background {
+            task.abort();
+        }
         self.broker.shutdown().await;
         if let Err(e) = self.ingest.flush().await {
             tracing::error!(error = %e, "pipeline counters not flushed");

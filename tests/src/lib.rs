@@ -1,6 +1,8 @@
 //! Test support: a real `boxpilot` server in-process on free ports with its own data directory,
 //! users and boxes, an HTTP client, and real MQTT clients.
 use app::domain::{DeviceId, FleetId};
+use boxpilot::commands::Catalogue;
+pub use boxpilot::monitoring::MonitoringSettings;
 use boxpilot::runtime::{self, Running, ServeConfig};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::time::Duration;
@@ -13,9 +15,14 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_monitored(MonitoringSettings::default()).await
+    }
+
+    /// A server with these monitoring settings (alert webhooks, evaluation period).
+    pub async fn start_monitored(monitoring: MonitoringSettings) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let any = "127.0.0.1:0".parse().unwrap();
-        let running = runtime::start(ServeConfig {
+        let config = ServeConfig {
             http: any,
             mqtt: any,
             mqtt_ws: any,
@@ -23,9 +30,10 @@ impl TestServer {
             static_dir: data.path().join("no-console"),
             public_url: None,
             broker_public_url: None,
-        })
-        .await
-        .expect("server starts");
+        };
+        let running = runtime::start_full(config, Catalogue::builtin(), monitoring)
+            .await
+            .expect("server starts");
         Self {
             running,
             data,

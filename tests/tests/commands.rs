@@ -345,6 +345,7 @@ async fn the_simulator_honours_commands_and_rejects_unknown_ones() {
         loss: 0.0,
         firmware: "1.0.0".into(),
         fail_rate: 0.0,
+        burst: None,
     };
     let sim = tokio::spawn(boxpilot::simulator::run(config, stop));
     // Wait for the box to be online.

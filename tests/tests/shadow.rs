@@ -241,6 +241,7 @@ async fn the_simulator_reconciles_what_it_supports() {
         loss: 0.0,
         firmware: "2.0.1".into(),
         fail_rate: 0.0,
+        burst: None,
     };
     let sim = tokio::spawn(boxpilot::simulator::run(config, stop));
     // Each boot reports what the box runs with.

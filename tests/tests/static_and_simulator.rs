@@ -112,6 +112,7 @@ async fn simulated_boxes_publish_and_their_skipped_messages_are_counted_as_lost(
         loss: 0.3,
         firmware: "9.9.9".into(),
         fail_rate: 0.0,
+        burst: None,
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let run = tokio::spawn(simulator::run(config, stopped));

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod broker;
 pub mod commands;
 pub mod devices;
+pub mod monitoring;
 pub mod rollouts;
 pub mod shadow;
 

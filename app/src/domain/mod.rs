@@ -3,6 +3,7 @@ mod command;
 mod device;
 mod error;
 mod ids;
+mod monitoring;
 mod role;
 mod rollout;
 mod session;
@@ -17,6 +18,11 @@ pub use command::{
 pub use device::{DeviceSummary, Presence};
 pub use error::AppError;
 pub use ids::{DeviceId, FleetId, IdError};
+pub use monitoring::{
+    AlertView, AlertsOverview, BoxHealth, CostLineView, CostPeriod, CostPoint, CostReport,
+    DeadLetter, DeliveryView, HealthWindow, MonthProjection, PipelineCounts, PipelineHealth,
+    RuleFieldSpec, RuleKindSpec,
+};
 pub use role::Role;
 pub use rollout::{
     AbortRule, RolloutProgress, RolloutRequest, RolloutStatus, RolloutTarget, RolloutView,

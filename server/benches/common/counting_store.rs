@@ -2,8 +2,9 @@
 //! durable transactions, how many readings in them, and the time they took.
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use boxpilot::store::{
-    CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant, GrantKind, Reading,
-    RolloutRecord, ShadowRecord, Store, StoreResult, UserRecord, WriteOutcome,
+    AlertRecord, AlertRule, CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant,
+    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreResult,
+    UserRecord, WriteOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -142,6 +143,32 @@ impl Store for CountingStore {
         now: i64,
     ) -> StoreResult<Vec<CommandRecord>> {
         self.inner.pending_commands(device, now).await
+    }
+    async fn hourly_counters(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, PipelineCounts)>> {
+        self.inner.hourly_counters(fleet, from, to).await
+    }
+    async fn put_alert_rule(&self, rule: &AlertRule) -> StoreResult<()> {
+        self.inner.put_alert_rule(rule).await
+    }
+    async fn delete_alert_rule(&self, id: &str) -> StoreResult<()> {
+        self.inner.delete_alert_rule(id).await
+    }
+    async fn list_alert_rules(&self) -> StoreResult<Vec<AlertRule>> {
+        self.inner.list_alert_rules().await
+    }
+    async fn put_alert(&self, alert: &AlertRecord) -> StoreResult<()> {
+        self.inner.put_alert(alert).await
+    }
+    async fn list_alerts(&self, limit: usize) -> StoreResult<Vec<AlertRecord>> {
+        self.inner.list_alerts(limit).await
+    }
+    async fn active_alerts(&self) -> StoreResult<Vec<AlertRecord>> {
+        self.inner.active_alerts().await
     }
     async fn put_rollout(&self, rollout: &RolloutRecord) -> StoreResult<()> {
         self.inner.put_rollout(rollout).await

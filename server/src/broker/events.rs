@@ -45,6 +45,9 @@ pub trait BrokerEvents: Send + Sync + 'static {
     /// box are delivered from here rather than from `on_connected`, when a clean-session box has no
     /// subscription yet.
     async fn on_subscribed(&self, _principal: &Principal, _filter: &str) {}
+    /// The broker dropped a message on `topic` (a full queue, no route, an expired message);
+    /// ACL denials are not reported here. Called on the broker's path: must not block.
+    fn on_dropped(&self, _topic: &str) {}
 }
 
 /// What became of a publish handed to [`BrokerEvents::on_publish`].

@@ -351,6 +351,7 @@ impl Hooks {
             return; // an ACL denial, counted in check_publish
         }
         self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        self.events.on_dropped(&publish.topic);
         tracing::debug!(to = to.map(|id| id.client_id.to_string()).unwrap_or_default(),
             topic = %publish.topic, %reason, "MQTT message dropped");
     }

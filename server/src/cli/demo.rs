@@ -18,6 +18,8 @@ pub struct DemoArgs {
     /// Probability that a simulated box fails a command it knows.
     #[arg(long, env = "BOXPILOT_DEMO_FAIL_RATE", default_value_t = 0.0)]
     pub fail_rate: f64,
+    #[command(flatten)]
+    pub burst: super::simulate::BurstArgs,
 }
 
 const FLEETS: [&str; 2] = ["north", "south"];
@@ -97,14 +99,50 @@ async fn demo_users(
     Ok(out)
 }
 
+/// On first run, alert rules for each demo fleet, so that `--loss` and `--burst` show alerts
+/// within minutes. Returns how many were created.
+async fn demo_alert_rules(running: &crate::runtime::Running) -> Result<usize, String> {
+    let existing = running
+        .store
+        .list_alert_rules()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !existing.is_empty() {
+        return Ok(0);
+    }
+    let mut created = 0;
+    for fleet in FLEETS {
+        for rule in [
+            serde_json::json!({"id": format!("{fleet}-loss"), "fleet": fleet, "kind": "loss_ratio_above", "percent": 5.0}),
+            serde_json::json!({"id": format!("{fleet}-rate"), "fleet": fleet, "kind": "message_rate_spike"}),
+            serde_json::json!({"id": format!("{fleet}-cost"), "fleet": fleet, "kind": "cost_spike"}),
+            serde_json::json!({"id": format!("{fleet}-offline"), "fleet": fleet, "kind": "box_offline_longer_than", "minutes": 5}),
+        ] {
+            let rule: crate::store::AlertRule =
+                serde_json::from_value(rule).map_err(|e| e.to_string())?;
+            running
+                .store
+                .put_alert_rule(&rule)
+                .await
+                .map_err(|e| e.to_string())?;
+            created += 1;
+        }
+    }
+    Ok(created)
+}
+
 pub async fn run(args: DemoArgs) -> Result<(), String> {
     let running = serve::start(&args.serve).await?;
     let fleets = demo_fleet(&running, &args.serve.data.data_dir).await?;
     let users = demo_users(&running).await?;
+    let rules = demo_alert_rules(&running).await?;
     println!();
     println!("Demo users (new passwords at every start):");
     for (name, password, groups) in &users {
         println!("  {name:<14} {password}   ({groups})");
+    }
+    if rules > 0 {
+        println!("Alert rules created for the demo fleets: lost messages, message-rate and cost spikes, boxes offline (see Monitoring as demo-admin).");
     }
     println!("Open {} and log in as demo-operator.", running.public_url);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -118,6 +156,7 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
             loss: args.loss,
             firmware: "1.4.2".into(),
             fail_rate: args.fail_rate,
+            burst: args.burst.burst(),
         };
         simulator::validate(&config)?;
         sims.push(tokio::spawn(simulator::run(config, stopped.clone())));

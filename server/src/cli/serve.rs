@@ -1,4 +1,5 @@
 use super::{shutdown_signal, DataDir};
+use crate::monitoring::{CostAssumptions, MonitoringSettings};
 use crate::runtime::{self, Running, ServeConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,9 +29,63 @@ pub struct ServeArgs {
     /// A command catalogue (JSON) replacing the built-in one of the coldbox model.
     #[arg(long, env = "BOXPILOT_COMMAND_CATALOGUE")]
     pub command_catalogue: Option<PathBuf>,
+    /// Alert notifications are POSTed as JSON to this URL (repeat the flag for several; the
+    /// environment variable takes a comma-separated list).
+    #[arg(
+        long = "alert-webhook",
+        env = "BOXPILOT_ALERT_WEBHOOK",
+        value_delimiter = ','
+    )]
+    pub alert_webhooks: Vec<String>,
+    /// Seconds between two evaluations of the alert rules.
+    #[arg(long, env = "BOXPILOT_ALERT_EVERY", default_value_t = 60)]
+    pub alert_every: u64,
+    /// A JSON file overriding entries of the price table (region, any price): see
+    /// monitor/prices/aws-us-east-1.json for the names.
+    #[arg(long, env = "BOXPILOT_PRICES")]
+    pub prices: Option<PathBuf>,
+    /// Model messages as sent through IoT Core Basic Ingest (no messaging charge).
+    #[arg(long, env = "BOXPILOT_BASIC_INGEST")]
+    pub basic_ingest: bool,
 }
 
 impl ServeArgs {
+    /// Monitoring settings from the flags; a bad webhook URL or price file is a clear error.
+    pub fn monitoring(&self) -> Result<MonitoringSettings, String> {
+        for url in &self.alert_webhooks {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "--alert-webhook {url:?}: an http:// or https:// URL"
+                ));
+            }
+        }
+        if !(1..=3600).contains(&self.alert_every) {
+            return Err("--alert-every: 1 to 3600 seconds".into());
+        }
+        let defaults = MonitoringSettings::default();
+        let prices = match &self.prices {
+            None => defaults.prices.clone(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("--prices {}: {e}", path.display()))?;
+                defaults
+                    .prices
+                    .with_overrides(&text)
+                    .map_err(|e| format!("--prices {}: {e}", path.display()))?
+            }
+        };
+        Ok(MonitoringSettings {
+            evaluate_every: std::time::Duration::from_secs(self.alert_every),
+            webhooks: self.alert_webhooks.clone(),
+            prices,
+            assumptions: CostAssumptions {
+                basic_ingest: self.basic_ingest,
+                ..CostAssumptions::default()
+            },
+            ..defaults
+        })
+    }
+
     pub fn config(&self) -> ServeConfig {
         ServeConfig {
             http: self.http,
@@ -50,7 +105,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         Some(path) => crate::commands::Catalogue::load(path)?,
         None => crate::commands::Catalogue::builtin(),
     };
-    let running = runtime::start_with(args.config(), catalogue)
+    let running = runtime::start_full(args.config(), catalogue, args.monitoring()?)
         .await
         .map_err(|e| e.to_string())?;
     if let Some(password) = running

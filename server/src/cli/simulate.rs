@@ -30,9 +30,43 @@ pub struct SimulateArgs {
     /// Probability that a simulated box fails a command it knows.
     #[arg(long, env = "BOXPILOT_SIM_FAIL_RATE", default_value_t = 0.0)]
     pub fail_rate: f64,
+    #[command(flatten)]
+    pub burst: BurstArgs,
     /// Stop after this many seconds (default: until Ctrl-C).
     #[arg(long, env = "BOXPILOT_SIM_DURATION")]
     pub duration: Option<u64>,
+}
+
+/// A burst of faster sending, to see a message-rate spike flagged.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BurstArgs {
+    /// Send this many times faster during the burst (e.g. 10); no burst when absent.
+    #[arg(long = "burst", env = "BOXPILOT_SIM_BURST")]
+    pub factor: Option<f64>,
+    /// Seconds from the start until the burst.
+    #[arg(
+        long = "burst-after",
+        env = "BOXPILOT_SIM_BURST_AFTER",
+        default_value_t = 1200
+    )]
+    pub after: u64,
+    /// Seconds the burst lasts.
+    #[arg(
+        long = "burst-for",
+        env = "BOXPILOT_SIM_BURST_FOR",
+        default_value_t = 300
+    )]
+    pub duration: u64,
+}
+
+impl BurstArgs {
+    pub fn burst(&self) -> Option<simulator::Burst> {
+        self.factor.map(|factor| simulator::Burst {
+            factor,
+            after: std::time::Duration::from_secs(self.after),
+            duration: std::time::Duration::from_secs(self.duration),
+        })
+    }
 }
 
 pub async fn run(args: SimulateArgs) -> Result<(), String> {
@@ -55,6 +89,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), String> {
         loss: args.loss,
         firmware: "1.4.2".into(),
         fail_rate: args.fail_rate,
+        burst: args.burst.burst(),
     };
     simulator::validate(&config)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -36,6 +36,18 @@ pub struct AppState {
     pub health: Arc<Health>,
 }
 
+/// Counts API calls (REST and server functions) for the cost model (API Gateway requests).
+async fn count_api_requests(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if request.uri().path().starts_with("/api/") {
+        s.console.count_api_request();
+    }
+    next.run(request).await
+}
+
 /// Request bodies are refused above this size (the ingest payload limit plus room for JSON).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -62,8 +74,13 @@ pub fn router(state: AppState, static_files: StaticFiles) -> Router {
             ),
         )
         .route("/api/openapi.json", get(openapi::openapi))
+        .route("/metrics", get(routes_monitoring::metrics))
         .nest("/api/v1", v1)
         .merge(server_fns::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_api_requests,
+        ))
         .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         // API answers (a 1,000-point series is ~44 KB of JSON) go compressed to clients that accept it;

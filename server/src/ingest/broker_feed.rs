@@ -118,6 +118,10 @@ impl BrokerEvents for BrokerFeed {
         }
     }
 
+    fn on_dropped(&self, topic: &str) {
+        self.core.record_dropped(topic);
+    }
+
     async fn on_disconnected(&self, principal: &Principal) {
         if let Principal::Device { device, .. } = principal {
             self.core.set_connected(device, false).await;

@@ -119,8 +119,11 @@ impl IngestCore {
             (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
             (None, None) => (None, None),
         };
+        let metered = monitor::usage::metered_message_bytes(&msg.topic, msg.payload.len() as u64);
         self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
-            c.received += 1
+            c.received += 1;
+            c.bytes += metered;
+            c.message_units += monitor::usage::billed_message_units(metered);
         });
 
         let result = self.check_and_store(&msg, topic).await;
@@ -241,6 +244,32 @@ impl IngestCore {
     ) {
         let mut counters = self.counters.lock().expect("counter lock");
         f(counters.bucket(fleet, device.map(DeviceId::as_str), at));
+    }
+
+    /// Adds to the usage counted for a fleet (and box) at `at` (ms): the same buckets as the
+    /// pipeline counts, flushed with them. For usage measured outside ingestion (API requests,
+    /// telemetry reads, connection minutes, broker drops).
+    pub fn record(
+        &self,
+        fleet: &FleetId,
+        device: Option<&DeviceId>,
+        at: i64,
+        f: impl FnOnce(&mut crate::store::PipelineCounts),
+    ) {
+        self.count(Some(fleet), device, at, f)
+    }
+
+    /// The broker dropped a message on this topic (queue full, no route): counted against its
+    /// fleet and box when the topic names them.
+    pub fn record_dropped(&self, topic: &str) {
+        let now = chrono::Utc::now().timestamp_millis();
+        let parsed = ContractTopic::parse(topic);
+        self.count(
+            parsed.as_ref().map(|t| &t.fleet),
+            parsed.as_ref().map(|t| &t.device),
+            now,
+            |c| c.dropped += 1,
+        );
     }
 
     async fn dead_letter(

@@ -131,6 +131,7 @@ impl Writer {
     }
 
     fn count(&mut self, readings: &[Reading], outcomes: &[WriteOutcome]) {
+        let stored_at = chrono::Utc::now().timestamp_millis();
         let mut counters = self.counters.lock().expect("counter lock");
         for (r, outcome) in readings.iter().zip(outcomes) {
             let bucket = counters.bucket(Some(&r.fleet), Some(r.device.as_str()), r.received_at);
@@ -138,6 +139,16 @@ impl Writer {
                 WriteOutcome::Stored => {
                     bucket.accepted += 1;
                     bucket.lost += self.seq.observe(&r.device, r.seq, r.ts);
+                    bucket.write_units +=
+                        monitor::usage::dynamodb_write_units(modelled_item_bytes(r));
+                    // A box clock far off says nothing about the pipeline: latency is counted
+                    // for readings stamped within the last day and not in the future.
+                    let latency = stored_at - r.ts;
+                    if (0..86_400_000).contains(&latency) {
+                        bucket.latency_ms_sum += latency as u64;
+                        bucket.latency_samples += 1;
+                        bucket.latency_ms_max = bucket.latency_ms_max.max(latency as u64);
+                    }
                 }
                 WriteOutcome::Duplicate => bucket.duplicates += 1,
             }
@@ -155,4 +166,25 @@ impl Writer {
         }
         Ok(())
     }
+}
+
+/// The size a reading would have as a DynamoDB item (the cost model's write units): key
+/// attributes, then each metric's name and value, as DynamoDB sizes them (names count; numbers
+/// up to 21 bytes; booleans 1 byte).
+pub fn modelled_item_bytes(r: &Reading) -> u64 {
+    use app::domain::MetricValue;
+    let keys = 2 + r.device.as_str().len() + 4 + 2 + 24;
+    let metrics: usize = r
+        .metrics
+        .iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    MetricValue::Number(_) => 21,
+                    MetricValue::Bool(_) => 1,
+                    MetricValue::Text(t) => t.len(),
+                }
+        })
+        .sum();
+    (keys + metrics) as u64
 }

@@ -31,6 +31,27 @@ pub struct SimulatorConfig {
     pub firmware: String,
     /// Probability that a command the box knows ends `failed` (`--fail-rate`).
     pub fail_rate: f64,
+    /// A period of faster sending, to see a message-rate (and cost) spike flagged (`--burst`).
+    pub burst: Option<Burst>,
+}
+
+/// Send `factor` times faster from `after` for `duration`, counted from the start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Burst {
+    pub factor: f64,
+    pub after: Duration,
+    pub duration: Duration,
+}
+
+impl Burst {
+    /// The sending period at `elapsed` since the start, given the normal one.
+    pub fn period_at(&self, elapsed: Duration, normal: Duration) -> Duration {
+        if elapsed >= self.after && elapsed < self.after + self.duration {
+            normal.div_f64(self.factor)
+        } else {
+            normal
+        }
+    }
 }
 
 /// What the simulator did, shared while it runs.
@@ -85,6 +106,17 @@ pub fn validate(config: &SimulatorConfig) -> Result<(), String> {
     }
     if config.boxes.is_empty() {
         return Err("no boxes to simulate".into());
+    }
+    if let Some(b) = config.burst {
+        if !(b.factor > 1.0 && b.factor <= 100.0) {
+            return Err("--burst: a factor above 1 and at most 100 (e.g. 10)".into());
+        }
+        if config.rate * b.factor > 1000.0 {
+            return Err("--burst: the burst rate (rate × factor) is at most 1000 messages per second per box".into());
+        }
+        if b.duration.is_zero() {
+            return Err("--burst-for: at least one second".into());
+        }
     }
     Ok(())
 }
@@ -325,6 +357,7 @@ async fn run_box(
     let mut period = Duration::from_secs_f64(1.0 / config.rate);
     let mut signals = BoxSignals::new(index.wrapping_mul(7919) ^ 0x5eed);
     let mut rng = rand::rngs::StdRng::seed_from_u64(index ^ 0x1055);
+    let started = tokio::time::Instant::now();
     // Each turn of this loop is one boot: a new connection, `seq` from 1.
     'boots: loop {
         let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
@@ -350,6 +383,8 @@ async fn run_box(
         let mut seq: u64 = 0;
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The period the ticker runs at: `period`, or shorter during a burst.
+        let mut ticking = period;
         let reboot = loop {
             tokio::select! {
                 _ = stop.changed() => break false,
@@ -358,6 +393,7 @@ async fn run_box(
                         if let Some((version, new_period)) = desired_state::reconcile(&payload, &mut signals, period) {
                             if new_period != period {
                                 period = new_period;
+                                ticking = period;
                                 ticker = ticker_from_now(period);
                             }
                             let state = desired_state::report(&signals, period, &config.firmware, Some(version));
@@ -378,6 +414,7 @@ async fn run_box(
                             After::Nothing => {}
                             After::NewPeriod(p) => {
                                 period = p;
+                                ticking = period;
                                 ticker = ticker_from_now(period);
                             }
                             After::Reboot => break true,
@@ -385,6 +422,14 @@ async fn run_box(
                     }
                 },
                 _ = ticker.tick() => {
+                    if let Some(burst) = config.burst {
+                        let want = burst.period_at(started.elapsed(), period);
+                        if want != ticking {
+                            tracing::info!(%device, period_ms = want.as_millis() as u64, "simulated burst {}", if want < period { "starts" } else { "ends" });
+                            ticking = want;
+                            ticker = ticker_from_now(want);
+                        }
+                    }
                     seq += 1;
                     if config.loss > 0.0 && rand::Rng::gen_bool(&mut rng, config.loss) {
                         stats.skipped.fetch_add(1, Ordering::Relaxed);
@@ -393,7 +438,7 @@ async fn run_box(
                     let payload = serde_json::json!({
                         "seq": seq,
                         "ts": chrono::Utc::now().timestamp_millis(),
-                        "metrics": signals.next(period.as_secs_f64()),
+                        "metrics": signals.next(ticking.as_secs_f64()),
                     });
                     // Queued by rumqttc while disconnected (up to its capacity): a box buffers too.
                     if client.publish(&telemetry_topic, QoS::AtLeastOnce, false, payload.to_string().into_bytes()).await.is_ok() {
@@ -424,6 +469,26 @@ use rand::SeedableRng;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_burst_shortens_the_period_only_within_its_window() {
+        let b = Burst {
+            factor: 10.0,
+            after: Duration::from_secs(60),
+            duration: Duration::from_secs(30),
+        };
+        let normal = Duration::from_secs(1);
+        assert_eq!(b.period_at(Duration::from_secs(59), normal), normal);
+        assert_eq!(
+            b.period_at(Duration::from_secs(60), normal),
+            Duration::from_millis(100)
+        );
+        assert_eq!(
+            b.period_at(Duration::from_secs(89), normal),
+            Duration::from_millis(100)
+        );
+        assert_eq!(b.period_at(Duration::from_secs(90), normal), normal);
+    }
 
     #[test]
     fn broker_urls() {

@@ -329,6 +329,95 @@ pub fn command(id: &str, d: &str, issued_at: i64, expires_at: i64) -> CommandRec
     }
 }
 
+pub async fn hourly_counters_sum_the_minutes_of_each_hour(store: &dyn Store) {
+    let delta = |fleet_id: &str, minute: i64, device: &str, received: u64| CounterDelta {
+        fleet: fleet(fleet_id),
+        minute,
+        device: device.into(),
+        counts: PipelineCounts {
+            received,
+            bytes: received * 100,
+            ..Default::default()
+        },
+    };
+    let hour = 3_600_000;
+    store
+        .add_counters(&[
+            delta("north", 0, "b1", 1),
+            delta("north", 59 * 60_000, "b2", 2),
+            delta("north", hour, "b1", 4),
+            delta("south", 0, "b9", 50),
+        ])
+        .await
+        .unwrap();
+    store
+        .add_counters(&[delta("north", 30 * 60_000, "b1", 8)])
+        .await
+        .unwrap();
+    let hours = store
+        .hourly_counters(&fleet("north"), 0, 2 * hour)
+        .await
+        .unwrap();
+    let received: Vec<(i64, u64)> = hours.iter().map(|(h, c)| (*h, c.received)).collect();
+    assert_eq!(received, [(0, 11), (hour, 4)]);
+    assert_eq!(hours[0].1.bytes, 1_100);
+    assert_eq!(
+        store
+            .hourly_counters(&fleet("north"), hour, 2 * hour)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+pub async fn alert_rules_and_alerts_round_trip(store: &dyn Store) {
+    let rule: AlertRule = serde_json::from_value(serde_json::json!({
+        "id": "loss", "fleet": "north", "kind": "loss_ratio_above", "percent": 5.0
+    }))
+    .unwrap();
+    store.put_alert_rule(&rule).await.unwrap();
+    assert_eq!(
+        store.list_alert_rules().await.unwrap(),
+        std::slice::from_ref(&rule)
+    );
+    let alert = |subject: &str, fired_at: i64| AlertRecord {
+        rule_id: "loss".into(),
+        fleet: "north".into(),
+        kind: "loss_ratio_above".into(),
+        subject: subject.into(),
+        since: fired_at - 10,
+        fired_at,
+        last_value: Some(7.5),
+        resolved_at: None,
+        resolved_because: None,
+        deliveries: vec![],
+    };
+    store.put_alert(&alert("north", 1_000)).await.unwrap();
+    store.put_alert(&alert("b1", 2_000)).await.unwrap();
+    let mut resolved = alert("north", 1_000);
+    resolved.resolved_at = Some(3_000);
+    resolved.resolved_because = Some("condition_cleared".into());
+    store.put_alert(&resolved).await.unwrap();
+    let newest: Vec<String> = store
+        .list_alerts(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.subject)
+        .collect();
+    assert_eq!(newest, ["b1", "north"]);
+    assert_eq!(store.list_alerts(1).await.unwrap().len(), 1);
+    let active = store.active_alerts().await.unwrap();
+    assert_eq!(active, [alert("b1", 2_000)]);
+    store.delete_alert_rule("loss").await.unwrap();
+    assert!(store.list_alert_rules().await.unwrap().is_empty());
+    assert!(matches!(
+        store.delete_alert_rule("loss").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
 pub fn rollout(id: &str, f: &str, created_at: i64) -> RolloutRecord {
     RolloutRecord {
         id: id.into(),
@@ -561,7 +650,9 @@ macro_rules! store_conformance_tests {
             pending_commands_are_created_and_unexpired,
             fleet_commands_list_newest_first_in_a_window,
             rollouts_list_newest_first_and_running_ones_are_indexed,
-            shadow_writes_are_conditional_on_the_version);
+            shadow_writes_are_conditional_on_the_version,
+            hourly_counters_sum_the_minutes_of_each_hour,
+            alert_rules_and_alerts_round_trip);
     };
     (@each $make:expr; $($check:ident),*) => {
         $(

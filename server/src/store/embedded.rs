@@ -2,9 +2,9 @@
 //! measurement in BENCHMARKS.md ("store choice"): pure Rust, no C toolchain, crash-safe commits, and
 //! typed tuple keys that give range queries per box without a query planner.
 use super::{
-    reading_codec, CommandRecord, CommandState, CounterDelta, DeadLetter, DeviceRecord, Grant,
-    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreError,
-    StoreResult, UserRecord, WriteOutcome,
+    reading_codec, AlertRecord, AlertRule, CommandRecord, CommandState, CounterDelta, DeadLetter,
+    DeviceRecord, Grant, GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store,
+    StoreError, StoreResult, UserRecord, WriteOutcome,
 };
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
@@ -31,6 +31,15 @@ const COMMAND_IDS: TableDefinition<&str, (&str, i64)> = TableDefinition::new("co
 const FLEET_COMMANDS: TableDefinition<(&str, i64, &str), &str> =
     TableDefinition::new("fleet_commands");
 
+/// (fleet, hour start ms) -> the fleet's counts of that hour (JSON), kept by `add_counters`.
+const HOURLY_COUNTERS: TableDefinition<(&str, i64), &[u8]> =
+    TableDefinition::new("hourly_counters");
+/// rule id -> alert rule (JSON).
+const ALERT_RULES: TableDefinition<&str, &[u8]> = TableDefinition::new("alert_rules");
+/// (fired_at ms, rule id, subject) -> alert (JSON).
+const ALERTS: TableDefinition<(i64, &str, &str), &[u8]> = TableDefinition::new("alerts");
+/// (rule id, subject) -> fired_at of the alerts not resolved yet.
+const ACTIVE_ALERTS: TableDefinition<(&str, &str), i64> = TableDefinition::new("active_alerts");
 /// id -> rollout (JSON).
 const ROLLOUTS: TableDefinition<&str, &[u8]> = TableDefinition::new("rollouts");
 /// (fleet, created_at ms, id): a fleet's rollouts in time order.
@@ -93,6 +102,10 @@ impl EmbeddedStore {
             txn.open_table(FLEET_ROLLOUTS).map_err(unavailable)?;
             txn.open_table(RUNNING_ROLLOUTS).map_err(unavailable)?;
             txn.open_table(SHADOWS).map_err(unavailable)?;
+            txn.open_table(HOURLY_COUNTERS).map_err(unavailable)?;
+            txn.open_table(ALERT_RULES).map_err(unavailable)?;
+            txn.open_table(ALERTS).map_err(unavailable)?;
+            txn.open_table(ACTIVE_ALERTS).map_err(unavailable)?;
             let mut by_fleet = txn.open_table(FLEET_COMMANDS).map_err(unavailable)?;
             // Stores written before the audit index existed: index their commands once.
             if by_fleet.is_empty().map_err(unavailable)? {
@@ -389,6 +402,24 @@ impl Store for EmbeddedStore {
                         .insert(key, to_json(&counts)?.as_slice())
                         .map_err(unavailable)?;
                 }
+                let mut hourly = txn.open_table(HOURLY_COUNTERS).map_err(unavailable)?;
+                let mut by_hour: HashMap<(&str, i64), PipelineCounts> = HashMap::new();
+                for d in &deltas {
+                    by_hour
+                        .entry((d.fleet.as_str(), d.minute - d.minute.rem_euclid(3_600_000)))
+                        .or_default()
+                        .add(&d.counts);
+                }
+                for (key, delta) in by_hour {
+                    let mut counts: PipelineCounts = match hourly.get(key).map_err(unavailable)? {
+                        Some(bytes) => from_json(bytes.value())?,
+                        None => PipelineCounts::default(),
+                    };
+                    counts.add(&delta);
+                    hourly
+                        .insert(key, to_json(&counts)?.as_slice())
+                        .map_err(unavailable)?;
+                }
             }
             txn.commit().map_err(unavailable)
         })
@@ -422,6 +453,130 @@ impl Store for EmbeddedStore {
                     device: device.to_owned(),
                     counts: from_json(bytes.value())?,
                 });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn hourly_counters(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, PipelineCounts)>> {
+        let fleet = fleet.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(HOURLY_COUNTERS).map_err(unavailable)?;
+            let f = fleet.as_str();
+            let mut out = Vec::new();
+            if to <= from {
+                return Ok(out);
+            }
+            for entry in table.range((f, from)..(f, to)).map_err(unavailable)? {
+                let (key, bytes) = entry.map_err(unavailable)?;
+                out.push((key.value().1, from_json(bytes.value())?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_alert_rule(&self, rule: &AlertRule) -> StoreResult<()> {
+        let rule = rule.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(ALERT_RULES)
+                .map_err(unavailable)?
+                .insert(rule.id.as_str(), to_json(&rule)?.as_slice())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn delete_alert_rule(&self, id: &str) -> StoreResult<()> {
+        let id = id.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            let removed = txn
+                .open_table(ALERT_RULES)
+                .map_err(unavailable)?
+                .remove(id.as_str())
+                .map_err(unavailable)?
+                .is_some();
+            if !removed {
+                return Err(StoreError::NotFound(format!("alert rule {id}")));
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list_alert_rules(&self) -> StoreResult<Vec<AlertRule>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ALERT_RULES).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(unavailable)? {
+                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_alert(&self, alert: &AlertRecord) -> StoreResult<()> {
+        let alert = alert.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            {
+                let key = (alert.rule_id.as_str(), alert.subject.as_str());
+                txn.open_table(ALERTS)
+                    .map_err(unavailable)?
+                    .insert((alert.fired_at, key.0, key.1), to_json(&alert)?.as_slice())
+                    .map_err(unavailable)?;
+                let mut active = txn.open_table(ACTIVE_ALERTS).map_err(unavailable)?;
+                if alert.resolved_at.is_some() {
+                    active.remove(key).map_err(unavailable)?;
+                } else {
+                    active.insert(key, alert.fired_at).map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
+    async fn list_alerts(&self, limit: usize) -> StoreResult<Vec<AlertRecord>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let table = txn.open_table(ALERTS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in table.iter().map_err(unavailable)?.rev().take(limit) {
+                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn active_alerts(&self) -> StoreResult<Vec<AlertRecord>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let active = txn.open_table(ACTIVE_ALERTS).map_err(unavailable)?;
+            let alerts = txn.open_table(ALERTS).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in active.iter().map_err(unavailable)? {
+                let (key, fired_at) = entry.map_err(unavailable)?;
+                let (rule, subject) = key.value();
+                if let Some(bytes) = alerts
+                    .get((fired_at.value(), rule, subject))
+                    .map_err(unavailable)?
+                {
+                    out.push(from_json(bytes.value())?);
+                }
             }
             Ok(out)
         })

@@ -13,9 +13,11 @@ pub use embedded::EmbeddedStore;
 pub use records::*;
 
 pub use crate::commands::{CommandRecord, CommandState};
+pub use crate::monitoring::AlertRecord;
 pub use crate::rollouts::RolloutRecord;
 pub use crate::shadow::ShadowRecord;
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
+pub use monitor::rules::AlertRule;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -71,6 +73,25 @@ pub trait Store: Send + Sync + 'static {
     /// Counter buckets of a fleet whose minute is in `[from, to)` (ms).
     async fn counters(&self, fleet: &FleetId, from: i64, to: i64)
         -> StoreResult<Vec<CounterDelta>>;
+    /// The fleet's counts summed per hour (kept by `add_counters`), for hours starting in
+    /// `[from, to)` (ms), oldest first: a month is at most 744 rows.
+    async fn hourly_counters(
+        &self,
+        fleet: &FleetId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(i64, PipelineCounts)>>;
+
+    // Alerting
+    async fn put_alert_rule(&self, rule: &AlertRule) -> StoreResult<()>;
+    async fn delete_alert_rule(&self, id: &str) -> StoreResult<()>;
+    async fn list_alert_rules(&self) -> StoreResult<Vec<AlertRule>>;
+    /// Stores or replaces an alert (fired, then resolved, with its deliveries).
+    async fn put_alert(&self, alert: &AlertRecord) -> StoreResult<()>;
+    /// The newest alerts first (by time fired), at most `limit`.
+    async fn list_alerts(&self, limit: usize) -> StoreResult<Vec<AlertRecord>>;
+    /// Alerts not resolved yet (to resume the evaluator after a restart).
+    async fn active_alerts(&self) -> StoreResult<Vec<AlertRecord>>;
 
     // Identity (built-in provider)
     async fn put_user(&self, user: &UserRecord) -> StoreResult<()>;

@@ -40,50 +40,8 @@ pub enum WriteOutcome {
     Duplicate,
 }
 
-/// A rejected message, kept with its reason.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    pub id: String,
-    pub received_at: i64,
-    /// `None` when the message could not be tied to a fleet (bad topic, unknown box).
-    pub fleet: Option<FleetId>,
-    pub device: Option<String>,
-    pub topic: String,
-    pub source: String,
-    /// Stable machine-readable reason, e.g. `metric_value_not_finite`.
-    pub reason: String,
-    pub detail: String,
-    /// The payload, truncated to 1 KiB (lossy UTF-8).
-    pub payload_preview: String,
-    pub payload_bytes: usize,
-}
-
-/// Counts of one box in one fleet over one minute.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct PipelineCounts {
-    pub received: u64,
-    pub accepted: u64,
-    pub duplicates: u64,
-    /// Sequence numbers never seen (gaps), net of late arrivals.
-    pub lost: i64,
-    pub rejected: BTreeMap<String, u64>,
-}
-
-impl PipelineCounts {
-    pub fn add(&mut self, other: &PipelineCounts) {
-        self.received += other.received;
-        self.accepted += other.accepted;
-        self.duplicates += other.duplicates;
-        self.lost += other.lost;
-        for (reason, n) in &other.rejected {
-            *self.rejected.entry(reason.clone()).or_default() += n;
-        }
-    }
-
-    pub fn rejected_total(&self) -> u64 {
-        self.rejected.values().sum()
-    }
-}
+/// Shared with the console: the same types cross the wire.
+pub use app::domain::{DeadLetter, PipelineCounts};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CounterDelta {

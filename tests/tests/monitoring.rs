@@ -1,0 +1,474 @@
+//! Issue 5: pipeline health, costs, alerts with webhook delivery (retried), rule validation,
+//! `/metrics`, and who may see what.
+use boxpilot_tests::{box_options, now_ms, telemetry, Client, MonitoringSettings, TestServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A local HTTP receiver of webhook notifications: answers each POST with the next status of
+/// `answers` (the last one repeats), after `delay`; keeps what it received.
+struct Receiver {
+    url: String,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+async fn receiver(answers: Vec<u16>, delay: Duration) -> Receiver {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let seen = received.clone();
+    let answers = Arc::new(answers);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
+            let (seen, answers) = (seen.clone(), answers.clone());
+            async move {
+                tokio::time::sleep(delay).await;
+                let n = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(body);
+                    seen.len()
+                };
+                let code = answers[(n - 1).min(answers.len() - 1)];
+                axum::http::StatusCode::from_u16(code).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Receiver { url, received }
+}
+
+fn quick(webhooks: Vec<String>) -> MonitoringSettings {
+    MonitoringSettings {
+        evaluate_every: Duration::from_millis(200),
+        webhooks,
+        webhook_backoff: Duration::from_millis(50),
+        webhook_attempts: 4,
+        webhook_timeout: Duration::from_millis(500),
+        ..MonitoringSettings::default()
+    }
+}
+
+async fn connected_box(server: &TestServer, device: &str) -> Client {
+    let secret = server.add_device("f1", device).await;
+    Client::connect(box_options(server.mqtt_port(), device, &secret))
+        .await
+        .expect("box connects")
+}
+
+/// Publishes readings with these sequence numbers, acknowledged (stored).
+async fn publish_seqs(bx: &mut Client, device: &str, seqs: impl IntoIterator<Item = u64>) {
+    let topic = format!("dt/boxpilot/f1/{device}/telemetry");
+    for seq in seqs {
+        bx.publish_acked(&topic, telemetry(seq, now_ms() - 50, 4.0))
+            .await
+            .unwrap();
+    }
+}
+
+async fn wait_for<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_loss_alert_fires_reaches_the_webhook_after_retries_and_resolves() {
+    // The receiver fails twice (500), then accepts.
+    let hook = receiver(vec![500, 500, 200], Duration::ZERO).await;
+    let server = TestServer::start_monitored(quick(vec![hook.url.clone()])).await;
+    let admin = server.user_token("ada", &["admin"]).await;
+    let mut bx = connected_box(&server, "b1").await;
+    publish_seqs(&mut bx, "b1", [1]).await;
+
+    let (status, rule) = server
+        .send_json(
+            Method::POST,
+            "/api/v1/monitoring/alert-rules",
+            &admin,
+            &json!({"id": "loss", "fleet": "f1", "kind": "loss_ratio_above", "percent": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+
+    // seq 2..=4 never arrive: 3 lost of 5 expected.
+    publish_seqs(&mut bx, "b1", [5]).await;
+    server.flush().await;
+    let active = wait_for("the alert to fire", async || {
+        let (_, overview) = server.get_json("/api/v1/monitoring/alerts", &admin).await;
+        overview["active"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .cloned()
+    })
+    .await;
+    assert_eq!(active[0]["rule_id"], "loss");
+    assert_eq!(active[0]["subject"], "f1");
+    assert!(
+        active[0]["last_value"].as_f64().unwrap() > 50.0,
+        "{active:?}"
+    );
+
+    // Delivered on the third try, and the outcome is recorded on the alert.
+    let delivered = wait_for("the webhook delivery", async || {
+        let (_, overview) = server.get_json("/api/v1/monitoring/alerts", &admin).await;
+        let deliveries = overview["active"][0]["deliveries"].as_array()?.clone();
+        deliveries
+            .iter()
+            .find(|d| d["channel"] == "webhook:fired" && d["status"] == "delivered")
+            .cloned()
+    })
+    .await;
+    assert_eq!(delivered["attempts"], 3, "{delivered}");
+    {
+        let got = hook.received.lock().unwrap();
+        assert_eq!(got.len(), 3, "two failures then one success");
+        assert!(got
+            .iter()
+            .all(|m| m["event"] == "fired" && m["alert"]["rule_id"] == "loss"));
+    }
+
+    // Enough messages in order bring the loss under 10%: the alert resolves, once.
+    publish_seqs(&mut bx, "b1", 6..=40).await;
+    server.flush().await;
+    let recent = wait_for("the alert to resolve", async || {
+        let (_, overview) = server.get_json("/api/v1/monitoring/alerts", &admin).await;
+        let resolved = overview["recent"]
+            .as_array()?
+            .iter()
+            .find(|a| a["resolved_at"].is_i64())?
+            .clone();
+        overview["active"]
+            .as_array()?
+            .is_empty()
+            .then_some(resolved)
+    })
+    .await;
+    assert_eq!(recent["resolved_because"], "condition_cleared");
+    wait_for("the resolution at the webhook", async || {
+        let got = hook.received.lock().unwrap();
+        got.iter().any(|m| m["event"] == "resolved").then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let fired = hook
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|m| m["event"] == "fired")
+        .count();
+    assert_eq!(
+        fired, 3,
+        "not fired again while nothing changed (3 tries of one message)"
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_that_times_out_fails_and_ingestion_goes_on() {
+    let hook = receiver(vec![200], Duration::from_secs(3)).await;
+    let server = TestServer::start_monitored(quick(vec![hook.url.clone()])).await;
+    let admin = server.user_token("ada", &["admin"]).await;
+    let mut bx = connected_box(&server, "b1").await;
+    publish_seqs(&mut bx, "b1", [1]).await;
+    let (status, _) = server
+        .send_json(
+            Method::POST,
+            "/api/v1/monitoring/alert-rules",
+            &admin,
+            &json!({"id": "cold", "fleet": "f1", "kind": "metric_below", "metric": "temp_c", "value": 100, "for_minutes": 1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // The rule holds a minute before firing; meanwhile and after, readings keep being stored.
+    let (status, _) = server
+        .send_json(
+            Method::POST,
+            "/api/v1/monitoring/alert-rules",
+            &admin,
+            &json!({"id": "lossy", "fleet": "f1", "kind": "loss_ratio_above", "percent": 1}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    publish_seqs(&mut bx, "b1", [3]).await;
+    server.flush().await;
+    let failed = wait_for("the delivery to fail", async || {
+        let (_, overview) = server.get_json("/api/v1/monitoring/alerts", &admin).await;
+        overview["active"]
+            .as_array()?
+            .iter()
+            .flat_map(|a| a["deliveries"].as_array().cloned().unwrap_or_default())
+            .find(|d| d["status"] == "failed")
+    })
+    .await;
+    assert_eq!(failed["attempts"], 4);
+    assert!(
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("did not answer in time"),
+        "{failed}"
+    );
+    // Ingestion was not held up by the slow receiver: every reading is stored.
+    publish_seqs(&mut bx, "b1", 4..=10).await;
+    let (_, series) = server
+        .get_json(
+            "/api/v1/devices/b1/telemetry?metric=temp_c&max_points=100",
+            &admin,
+        )
+        .await;
+    assert_eq!(series["raw_points"], 9, "{series}");
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused_with_a_reason_and_only_admins_edit_them() {
+    let server = TestServer::start_monitored(quick(vec![])).await;
+    let admin = server.user_token("ada", &["admin"]).await;
+    let support = server.user_token("sue", &["support", "fleet:f1"]).await;
+    let operator = server.user_token("ops", &["operator", "fleet:f1"]).await;
+    let mut bx = connected_box(&server, "b1").await;
+    publish_seqs(&mut bx, "b1", [1]).await;
+    let post = |token: &str, body: Value| {
+        let (server, token) = (&server, token.to_owned());
+        async move {
+            server
+                .send_json(
+                    Method::POST,
+                    "/api/v1/monitoring/alert-rules",
+                    &token,
+                    &body,
+                )
+                .await
+        }
+    };
+    for (body, words) in [
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "loss_ratio_above", "percent": 150}),
+            "percent",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "loss_ratio_above", "percent": -1}),
+            "percent",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "metric_above", "metric": "pressure_bar", "value": 2, "for_minutes": 5}),
+            "pressure_bar",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "box_offline_longer_than", "minutes": 0}),
+            "minutes",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "reject_rate_rising", "factor": 0.5, "min_percent": 1, "window_minutes": 10}),
+            "factor",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "temperature_party"}),
+            "temperature_party",
+        ),
+        (
+            json!({"id": "a b", "fleet": "f1", "kind": "cost_spike"}),
+            "a b",
+        ),
+        (
+            json!({"id": "a", "fleet": "f1", "kind": "cost_spike", "surprise": 1}),
+            "surprise",
+        ),
+    ] {
+        let (status, answer) = post(&admin, body.clone()).await;
+        assert_eq!(status, 400, "{body} -> {answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(words), "{body} -> {message}");
+    }
+    let good = json!({"id": "warm", "fleet": "f1", "kind": "metric_above", "metric": "temp_c", "value": 8, "for_minutes": 15});
+    assert_eq!(post(&support, good.clone()).await.0, 403);
+    assert_eq!(post(&operator, good.clone()).await.0, 403);
+    assert_eq!(post(&admin, good.clone()).await.0, 201);
+    let (status, rules) = server
+        .get_json("/api/v1/monitoring/alert-rules", &support)
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        rules.as_array().unwrap().len(),
+        1,
+        "support reads the rules"
+    );
+    let (status, _) = server
+        .get_json("/api/v1/monitoring/alerts", &operator)
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .send_json(
+            Method::DELETE,
+            "/api/v1/monitoring/alert-rules/warm",
+            &support,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = server
+        .send_json(
+            Method::DELETE,
+            "/api/v1/monitoring/alert-rules/warm",
+            &admin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = server
+        .send_json(
+            Method::DELETE,
+            "/api/v1/monitoring/alert-rules/warm",
+            &admin,
+            &Value::Null,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn costs_follow_the_measured_counts_and_only_support_and_admin_see_them() {
+    let server = TestServer::start_monitored(quick(vec![])).await;
+    let support = server.user_token("sue", &["support", "fleet:f1"]).await;
+    let other = server.user_token("sam", &["support", "fleet:f2"]).await;
+    let operator = server.user_token("ops", &["operator", "fleet:f1"]).await;
+    let viewer = server.user_token("vic", &["viewer", "fleet:f1"]).await;
+    let mut bx = connected_box(&server, "b1").await;
+    publish_seqs(&mut bx, "b1", 1..=20).await;
+    // One big message: 6 KB is two 5 KB units.
+    let big =
+        json!({"seq": 21, "ts": now_ms(), "metrics": {"note": "x".repeat(250), "temp_c": 4.0}});
+    let mut padded = big.to_string();
+    padded.push_str(&" ".repeat(6 * 1024 - padded.len()));
+    bx.publish_acked("dt/boxpilot/f1/b1/telemetry", padded)
+        .await
+        .unwrap();
+    server.flush().await;
+
+    for period in ["hour", "day", "month"] {
+        let (status, report) = server
+            .get_json(
+                &format!("/api/v1/monitoring/costs?fleet=f1&period={period}"),
+                &support,
+            )
+            .await;
+        assert_eq!(status, 200, "{report}");
+        let line = |name: &str| {
+            report["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["name"].as_str().unwrap().contains(name))
+                .cloned()
+                .unwrap_or_else(|| panic!("no {name} line in {report}"))
+        };
+        assert_eq!(
+            line("messaging")["quantity"],
+            22.0,
+            "{period}: 21 readings at 1 unit, one at 2"
+        );
+        assert_eq!(line("Lambda requests")["quantity"], 21.0);
+        assert!(report["total_usd"].as_f64().unwrap() > 0.0);
+        assert_eq!(report["boxes"], 1);
+        assert!(!report["series"].as_array().unwrap().is_empty());
+        assert_eq!(
+            report["projection"].is_object(),
+            period == "month",
+            "{report}"
+        );
+    }
+    for (token, code) in [(&operator, 403), (&viewer, 403), (&other, 403)] {
+        let (status, _) = server
+            .get_json("/api/v1/monitoring/costs?fleet=f1&period=day", token)
+            .await;
+        assert_eq!(status, code);
+    }
+    let (status, answer) = server
+        .get_json("/api/v1/monitoring/costs?fleet=f1&period=year", &support)
+        .await;
+    assert_eq!(status, 400);
+    assert!(answer["message"]
+        .as_str()
+        .unwrap()
+        .contains("hour, day or month"));
+}
+
+#[tokio::test]
+async fn pipeline_health_ranks_boxes_by_loss_and_metrics_are_served_to_admins() {
+    let server = TestServer::start_monitored(quick(vec![])).await;
+    let admin = server.user_token("ada", &["admin"]).await;
+    let operator = server.user_token("ops", &["operator", "fleet:f1"]).await;
+    let mut good = connected_box(&server, "good").await;
+    let mut lossy = connected_box(&server, "lossy").await;
+    publish_seqs(&mut good, "good", 1..=5).await;
+    publish_seqs(&mut lossy, "lossy", [1, 4, 5]).await;
+    // seq 9, then the same message again (a QoS 1 redelivery): a duplicate, not loss.
+    let nine = telemetry(9, now_ms() - 50, 4.0);
+    for _ in 0..2 {
+        lossy
+            .publish_acked("dt/boxpilot/f1/lossy/telemetry", nine.clone())
+            .await
+            .unwrap();
+    }
+    server.flush().await;
+    let (status, health) = server
+        .get_json("/api/v1/monitoring/pipeline?fleet=f1&window=5m", &admin)
+        .await;
+    assert_eq!(status, 200, "{health}");
+    assert_eq!(health["boxes"][0]["device"], "lossy", "{health}");
+    assert_eq!(health["boxes"][0]["counts"]["lost"], 5);
+    assert_eq!(health["boxes"][0]["counts"]["duplicates"], 1);
+    assert_eq!(health["total"]["accepted"], 9);
+    assert!(health["total"]["latency_samples"].as_u64().unwrap() >= 9);
+    assert!(health["total"]["bytes"].as_u64().unwrap() > 0);
+
+    let r = server
+        .http
+        .get(server.url("/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE boxpilot_messages_received_total counter"),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"boxpilot_messages_lost_total{fleet="f1"} 5"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"boxpilot_boxes{fleet="f1",state="online"} 2"#),
+        "{text}"
+    );
+    let r = server
+        .http
+        .get(server.url("/metrics"))
+        .bearer_auth(&operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = server
+        .http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
