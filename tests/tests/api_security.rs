@@ -236,6 +236,11 @@ async fn the_openapi_document_lists_every_v1_route() {
         "/api/v1/rollouts/{id}",
         "/api/v1/rollouts/{id}/cancel",
         "/api/v1/devices/{device}/shadow",
+        "/api/v1/monitoring/costs",
+        "/api/v1/monitoring/alerts",
+        "/api/v1/monitoring/alert-rules",
+        "/api/v1/monitoring/alert-rules/{id}",
+        "/metrics",
     ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }

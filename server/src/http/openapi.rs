@@ -84,12 +84,56 @@ fn rollout_and_shadow_paths() -> Value {
     })
 }
 
+/// Costs, alerts, alert rules and the Prometheus metrics.
+fn monitoring_paths() -> Value {
+    let fleet = |required| {
+        q(
+            "fleet",
+            required,
+            json!({ "type": "string" }),
+            "fleet (`_console`: the console's own API usage, for those who see every fleet)",
+        )
+    };
+    let rule = json!({
+        "type": "object", "required": ["id", "fleet", "kind"],
+        "description": "flat: the kind's fields sit beside id, fleet and kind; unknown members are refused. Kinds and their fields: GET /api/v1/monitoring/alerts (kinds).",
+        "properties": {
+            "id": { "type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$" },
+            "fleet": { "type": "string" },
+            "enabled": { "type": "boolean", "default": true },
+            "kind": { "enum": ["cost_spike", "message_rate_spike", "loss_ratio_above", "reject_rate_rising", "box_offline_longer_than", "metric_above", "metric_below"] }
+        }
+    });
+    let id =
+        json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } });
+    json!({
+        "/api/v1/monitoring/costs": { "get": op("What a fleet would cost on AWS (support and admin): line items from measured counts times the price table (its date and region), the hourly or daily series, and for the month the month-end projection", json!([
+            fleet(true),
+            q("period", false, json!({ "enum": ["hour", "day", "month"], "default": "month" }), "the last hour, the last 24 h, or the month so far (UTC)")
+        ]), "a cost report") },
+        "/api/v1/monitoring/alerts": { "get": op("Active and recent alerts with their notification deliveries, the rules, and the kinds of rule (support and admin)", json!([fleet(false)]), "alerts overview") },
+        "/api/v1/monitoring/alert-rules": {
+            "get": op("Alert rules of the fleets you see (support and admin)", json!([]), "rules"),
+            "post": body_op("Create or replace an alert rule (admins). Bad thresholds, unknown metrics and unknown kinds are refused with the reason", json!([]), rule.clone(), true)
+        },
+        "/api/v1/monitoring/alert-rules/{id}": {
+            "put": body_op("Replace an alert rule (admins); the body's id, if given, must be the path's", json!([id.clone()]), rule, false),
+            "delete": op("Delete an alert rule (admins); its firing alerts resolve at the next evaluation", json!([id]), "deleted (204)")
+        },
+        "/metrics": { "get": {
+            "summary": "Prometheus text format 0.0.4: per-fleet counters (received, accepted, rejected by reason, duplicates, lost, dropped, bytes, latency sum and count, connection minutes, API requests), boxes by presence, alerts firing. Bearer token of support or admin seeing every fleet.",
+            "security": [{ "bearer": [] }],
+            "responses": { "200": { "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                "401": { "$ref": "#/components/responses/Error" }, "403": { "$ref": "#/components/responses/Error" } } } }
+    })
+}
+
 pub fn document() -> Value {
     let mut doc = base_document();
-    if let (Some(paths), Value::Object(more)) =
-        (doc["paths"].as_object_mut(), rollout_and_shadow_paths())
-    {
-        paths.extend(more);
+    for more in [rollout_and_shadow_paths(), monitoring_paths()] {
+        if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
+            paths.extend(more);
+        }
     }
     doc
 }
@@ -166,7 +210,7 @@ fn base_document() -> Value {
                 "responses": { "202": { "description": "stored" }, "200": { "description": "duplicate, already stored" },
                     "413": { "description": "payload over 128 KiB" }, "422": { "description": "rejected: {reason, message}; kept as a dead letter" },
                     "401": { "$ref": "#/components/responses/Error" }, "403": { "$ref": "#/components/responses/Error" }, "503": { "description": "not stored, send again" } } } },
-            "/api/v1/monitoring/pipeline": { "get": op("Received, accepted, rejected by reason, duplicates and lost, per box (support, admin)", json!([
+            "/api/v1/monitoring/pipeline": { "get": op("Pipeline health of a fleet (support, admin): received, accepted, rejected by reason, duplicates, lost, dropped by the broker, ingestion latency, bytes; boxes ranked by loss", json!([
                 q("fleet", true, json!({ "type": "string" }), "fleet"),
                 q("window", false, json!({ "enum": ["5m", "1h", "24h"], "default": "1h" }), "window")
             ]), "counts") },
