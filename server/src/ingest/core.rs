@@ -57,6 +57,9 @@ pub struct IngestSettings {
     /// How often counters reach the store.
     pub flush_every: Duration,
     pub queue: usize,
+    /// Meter what the cost model and the health page need (bytes, 5 KB units, write units,
+    /// latency). On by default; off only to measure what monitoring costs (the ingest benchmark).
+    pub meter_usage: bool,
 }
 
 impl Default for IngestSettings {
@@ -65,12 +68,14 @@ impl Default for IngestSettings {
             max_batch: 2048,
             flush_every: Duration::from_secs(1),
             queue: 65_536,
+            meter_usage: true,
         }
     }
 }
 
 pub struct IngestCore {
     store: Arc<dyn Store>,
+    meter_usage: bool,
     jobs: mpsc::Sender<Job>,
     counters: Arc<Mutex<CounterBuffer>>,
 }
@@ -88,10 +93,12 @@ impl IngestCore {
             max_batch: settings.max_batch,
             flush_every: settings.flush_every,
             seq: SeqTracker::default(),
+            meter_usage: settings.meter_usage,
         };
         tokio::spawn(writer.run(rx));
         Arc::new(Self {
             store,
+            meter_usage: settings.meter_usage,
             jobs,
             counters,
         })
@@ -119,11 +126,15 @@ impl IngestCore {
             (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
             (None, None) => (None, None),
         };
-        let metered = monitor::usage::metered_message_bytes(&msg.topic, msg.payload.len() as u64);
+        let metered = self
+            .meter_usage
+            .then(|| monitor::usage::metered_message_bytes(&msg.topic, msg.payload.len() as u64));
         self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
             c.received += 1;
-            c.bytes += metered;
-            c.message_units += monitor::usage::billed_message_units(metered);
+            if let Some(bytes) = metered {
+                c.bytes += bytes;
+                c.message_units += monitor::usage::billed_message_units(bytes);
+            }
         });
 
         let result = self.check_and_store(&msg, topic).await;
