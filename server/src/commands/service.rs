@@ -203,28 +203,55 @@ impl CommandService {
         }
     }
 
-    /// Stores a new `created` command; a reused id is refused.
-    async fn record_created(&self, c: &CommandRecord) -> Result<(), AppError> {
-        if self
-            .store
-            .get_command(&c.id)
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            return Err(AppError::BadRequest(format!(
-                "command id {} was already used",
-                c.id
-            )));
+    /// Stores a new command; when the box is online it is stored `sent` at once (`created` and
+    /// `sent` in one write: no answer can come before the publish that follows), then published
+    /// when `publish` (else the broker routes the console's own publish). A reused id is refused.
+    async fn store_and_send(
+        &self,
+        mut c: CommandRecord,
+        online: bool,
+        publish: bool,
+    ) -> Result<CommandRecord, AppError> {
+        if online && c.expires_at > now_ms() {
+            let _ = c.advance(CommandState::Sent, now_ms(), None);
         }
-        self.store.put_command(c).await.map_err(|e| match e {
+        self.store.put_command(&c).await.map_err(|e| match e {
             StoreError::AlreadyExists(_) => {
                 AppError::BadRequest(format!("command id {} was already used", c.id))
             }
             other => store_error(other),
         })?;
-        self.track(c);
-        Ok(())
+        self.track(&c);
+        if c.state == CommandState::Sent && publish {
+            if let Err(e) = self.publish_request(&c).await {
+                tracing::error!(command = %c.id, error = %e, "command not published");
+                if let Ok(Some(failed)) = self
+                    .update(&c.id, |_| {
+                        Some((
+                            CommandState::Failed,
+                            Some(format!("the broker did not take it: {e}")),
+                        ))
+                    })
+                    .await
+                {
+                    return Ok(failed);
+                }
+            }
+        }
+        Ok(c)
+    }
+
+    async fn publish_request(&self, c: &CommandRecord) -> Result<(), String> {
+        match self.publisher.get() {
+            Some(p) => {
+                p.publish(
+                    &topics::command_request(&c.fleet, &c.device),
+                    c.request_payload(),
+                )
+                .await
+            }
+            None => Err("the broker is not running".into()),
+        }
     }
 
     /// `created -> sent`, then publishes it when `publish` (else the broker routes the
@@ -247,17 +274,7 @@ impl CommandService {
         if !publish {
             return;
         }
-        let outcome = match self.publisher.get() {
-            Some(p) => {
-                p.publish(
-                    &topics::command_request(&c.fleet, &c.device),
-                    c.request_payload(),
-                )
-                .await
-            }
-            None => Err("the broker is not running".into()),
-        };
-        if let Err(e) = outcome {
+        if let Err(e) = self.publish_request(&c).await {
             tracing::error!(command = %id, error = %e, "command not published");
             let _ = self
                 .update(id, |_| {
@@ -316,16 +333,8 @@ impl CommandService {
             self.record_rejected(c, &reason).await;
             return Err(e);
         }
-        self.record_created(&c).await?;
-        if self.is_online(device).await {
-            self.send(&c.id, true).await;
-        }
-        Ok(self
-            .store
-            .get_command(&c.id)
+        self.store_and_send(c, box_record.presence.online, true)
             .await
-            .map_err(store_error)?
-            .unwrap_or(c))
     }
 
     /// Whether `caller` may send this command with this lifetime: the catalogue's types and
@@ -385,19 +394,15 @@ impl CommandService {
             }],
             rollout: Some(rollout.id.clone()),
         };
-        match self.store.get_device(device).await.map_err(store_error)? {
-            Some(d) if d.fleet == rollout.fleet => {}
+        let online = match self.store.get_device(device).await.map_err(store_error)? {
+            Some(d) if d.fleet == rollout.fleet => d.presence.online,
             _ => {
                 let reason = format!("the box is no longer in fleet {}", rollout.fleet);
                 self.record_rejected(c.clone(), &reason).await;
                 return Ok(self.command(&id).await?.unwrap_or(c));
             }
-        }
-        self.record_created(&c).await?;
-        if self.is_online(device).await {
-            self.send(&id, true).await;
-        }
-        Ok(self.command(&id).await?.unwrap_or(c))
+        };
+        self.store_and_send(c, online, true).await
     }
 
     /// One command as stored.
@@ -618,20 +623,18 @@ impl CommandService {
             self.record_rejected(c, &reason).await;
             return Delivery::Refuse;
         }
-        match self.record_created(&c).await {
-            Ok(()) => {}
+        let online = self.is_online(device).await;
+        // The broker routes the console's publish once this returns.
+        match self.store_and_send(c, online, false).await {
+            Ok(_) => {}
             Err(AppError::BadRequest(reason)) => {
-                tracing::info!(command = %c.id, issuer = %c.issuer, reason, "command refused");
+                tracing::info!(issuer = %principal.identity(), reason, "command refused");
                 return Delivery::Refuse;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "command not recorded");
                 return Delivery::Retry;
             }
-        }
-        if self.is_online(device).await {
-            // The broker routes the console's publish once this returns.
-            self.send(&c.id, false).await;
         }
         Delivery::Done
     }
