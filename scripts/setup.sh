@@ -55,3 +55,16 @@ if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || [ ! -d "$TOOLS_DIR/node_m
     "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "mqtt@$MQTTJS_VERSION" >/dev/null
 fi
 say "tools ready in $TOOLS_DIR"
+
+# moto server: a local AWS endpoint for the tests of the AWS adapters (`cargo test -p boxpilot
+# --features aws`; scripts/moto.sh starts one by hand). In a venv, pinned, skipped when present.
+MOTO_VERSION=5.2.5
+if ! "$TOOLS_DIR/venv/bin/python" -c "import sys, moto; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  say "pip install moto[server]==$MOTO_VERSION into $TOOLS_DIR/venv"
+  python3 -m venv "$TOOLS_DIR/venv" 2>/dev/null || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$TOOLS_DIR/venv"
+  }
+  "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+say "moto $MOTO_VERSION ready: $TOOLS_DIR/venv/bin/moto_server"

@@ -10,6 +10,10 @@ mod records;
 pub mod conformance;
 
 pub use embedded::EmbeddedStore;
+#[cfg(feature = "aws")]
+pub mod dynamodb;
+#[cfg(feature = "aws")]
+pub use dynamodb::DynamoStore;
 pub use records::*;
 
 pub use crate::commands::{CommandRecord, CommandState};

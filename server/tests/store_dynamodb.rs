@@ -1,0 +1,555 @@
+//! The DynamoDB store against moto server (region us-east-1): the store conformance suite, then
+//! what is particular to DynamoDB (idempotent conditional puts, retries, an endpoint that is down,
+//! Query pages of a 30-day chart, consumed capacity, no Scan).
+//!
+//! Run: `cargo test -p boxpilot --features aws --test store_dynamodb` (scripts/setup.sh installs
+//! moto in `~/.cache/boxpilot-tools/venv`). The tests start one moto server on a free port, give
+//! each test a table of its own, and kill moto when the test binary exits.
+#![cfg(feature = "aws")]
+
+use app::domain::{DeviceId, MetricValue};
+use boxpilot::store::conformance::{device, reading};
+use boxpilot::store::dynamodb::retry::{self, Backoff, BatchError, Class, RetryCounters};
+use boxpilot::store::{DynamoStore, Reading, Store, StoreError, WriteOutcome};
+use std::collections::BTreeMap;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+const REGION: &str = "us-east-1";
+const HOUR: i64 = 3_600_000;
+
+/// The moto server process; killed when dropped.
+struct MotoGuard {
+    child: Child,
+}
+
+impl Drop for MotoGuard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+static MOTO: Mutex<Option<MotoGuard>> = Mutex::new(None);
+static ENDPOINT: OnceLock<String> = OnceLock::new();
+
+extern "C" {
+    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+}
+
+/// Runs when the test binary exits (statics are never dropped): stops moto.
+extern "C" fn stop_moto() {
+    if let Ok(mut moto) = MOTO.lock() {
+        moto.take();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn moto_server() -> PathBuf {
+    let tools = std::env::var_os("BOXPILOT_TOOLS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/boxpilot-tools")
+        });
+    let path = tools.join("venv/bin/moto_server");
+    assert!(
+        path.exists(),
+        "moto server not found at {}: run scripts/setup.sh (it installs moto[server] in a venv)",
+        path.display()
+    );
+    path
+}
+
+/// The endpoint of the moto server of this test binary, started at the first call.
+fn moto() -> &'static str {
+    ENDPOINT.get_or_init(|| {
+        let port = free_port();
+        let child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start moto_server");
+        *MOTO.lock().unwrap() = Some(MotoGuard { child });
+        // SAFETY: registers a plain function without captures, once.
+        unsafe {
+            atexit(stop_moto);
+        }
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto server did not listen on port {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        format!("http://127.0.0.1:{port}")
+    })
+}
+
+fn table_name() -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "boxpilot-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A fresh table on moto, and the store on it.
+async fn fresh_store() -> Box<DynamoStore> {
+    let endpoint = moto().to_string();
+    let store = DynamoStore::connect(table_name(), Some(endpoint), REGION)
+        .await
+        .unwrap();
+    assert!(store.create_table_if_missing().await.unwrap());
+    Box::new(store)
+}
+
+boxpilot::store_conformance_tests!(fresh_store());
+
+fn id(s: &str) -> DeviceId {
+    DeviceId::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn the_table_is_created_once_with_ttl_on_raw_readings() {
+    let store = fresh_store().await;
+    assert!(!store.create_table_if_missing().await.unwrap());
+    let ttl = store
+        .client()
+        .describe_time_to_live()
+        .table_name(store.table())
+        .send()
+        .await
+        .unwrap();
+    let desc = ttl.time_to_live_description.unwrap();
+    assert_eq!(desc.attribute_name.as_deref(), Some("ttl"));
+    // A reading received at t is deleted 30 days later.
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let r = reading("b1", "north", 1, 1_764_489_600_000, 20.0);
+    store.put_readings(std::slice::from_ref(&r)).await.unwrap();
+    let items = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(
+            ":pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("R#b1".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    let ttl: i64 = items[0]["ttl"].as_n().unwrap().parse().unwrap();
+    assert_eq!(ttl, r.received_at / 1000 + 30 * 24 * 3600);
+}
+
+#[tokio::test]
+async fn a_redelivery_is_a_duplicate_and_written_once() {
+    let store = fresh_store().await;
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let r = reading("b1", "north", 7, 10_000, 20.0);
+    let before = store.stats();
+    assert_eq!(
+        store.put_readings(&[r.clone(), r.clone()]).await.unwrap(),
+        vec![WriteOutcome::Stored, WriteOutcome::Duplicate],
+        "a key repeated in one batch"
+    );
+    let mid = store.stats();
+    assert_eq!(
+        mid.requests_of("PutItem") - before.requests_of("PutItem"),
+        // the reading, and the hourly aggregates of its two chartable metrics
+        3,
+        "one conditional put for the reading: {mid:?}"
+    );
+    assert_eq!(
+        store.put_readings(std::slice::from_ref(&r)).await.unwrap(),
+        vec![WriteOutcome::Duplicate]
+    );
+    let after = store.stats();
+    // The redelivery's conditional put fails; its aggregates do not change, so are not written.
+    assert_eq!(after.requests_of("PutItem") - mid.requests_of("PutItem"), 1);
+    assert_eq!(
+        after.requests_of("UpdateItem"),
+        mid.requests_of("UpdateItem")
+    );
+    let s = store
+        .metric_series(&id("b1"), "temp_c", 0, 20_000)
+        .await
+        .unwrap();
+    assert_eq!(s.len(), 1);
+}
+
+fn fast_backoff(throttle_attempts: u32) -> Backoff {
+    Backoff {
+        base: Duration::from_millis(1),
+        max: Duration::from_millis(4),
+        throttle_attempts,
+        transient_attempts: 3,
+    }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_with_backoff_and_counted() {
+    let counters = RetryCounters::default();
+    let calls = AtomicU64::new(0);
+    let classify = |e: &&str| match *e {
+        "throttled" => Class::Throttled,
+        "down" => Class::Transient,
+        _ => Class::Final,
+    };
+    // Throttled 4 times, then it goes through: nothing lost, 4 retries counted.
+    let out: Result<u32, &str> =
+        retry::with_retries(&fast_backoff(10), &counters, classify, || {
+            let n = calls.fetch_add(1, Ordering::Relaxed);
+            async move {
+                if n < 4 {
+                    Err("throttled")
+                } else {
+                    Ok(42)
+                }
+            }
+        })
+        .await;
+    assert_eq!(out, Ok(42));
+    assert_eq!(counters.throttle_retries.load(Ordering::Relaxed), 4);
+    // Throttled for ever: gives up after the attempts allowed, with the throttling error.
+    calls.store(0, Ordering::Relaxed);
+    let out: Result<u32, &str> = retry::with_retries(&fast_backoff(5), &counters, classify, || {
+        calls.fetch_add(1, Ordering::Relaxed);
+        async { Err("throttled") }
+    })
+    .await;
+    assert_eq!(out, Err("throttled"));
+    assert_eq!(calls.load(Ordering::Relaxed), 5);
+    // A final error (a failed condition) is not retried; a transient one a few times only.
+    calls.store(0, Ordering::Relaxed);
+    let out: Result<u32, &str> = retry::with_retries(&fast_backoff(5), &counters, classify, || {
+        calls.fetch_add(1, Ordering::Relaxed);
+        async { Err("condition") }
+    })
+    .await;
+    assert_eq!((out, calls.load(Ordering::Relaxed)), (Err("condition"), 1));
+    calls.store(0, Ordering::Relaxed);
+    let _ = retry::with_retries(&fast_backoff(5), &counters, classify, || {
+        calls.fetch_add(1, Ordering::Relaxed);
+        async { Err::<u32, _>("down") }
+    })
+    .await;
+    assert_eq!(calls.load(Ordering::Relaxed), 3);
+    assert_eq!(counters.transient_retries.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn backoff_grows_exponentially_up_to_its_cap() {
+    let b = Backoff {
+        base: Duration::from_millis(100),
+        max: Duration::from_millis(1_000),
+        throttle_attempts: 10,
+        transient_attempts: 3,
+    };
+    for (retry, full) in [
+        (1, 100),
+        (2, 200),
+        (3, 400),
+        (4, 800),
+        (5, 1_000),
+        (9, 1_000),
+    ] {
+        let d = b.delay(retry).as_millis() as u64;
+        assert!(
+            (full / 2..=full).contains(&d),
+            "retry {retry}: {d} ms not in [{}, {full}]",
+            full / 2
+        );
+    }
+}
+
+#[tokio::test]
+async fn unprocessed_batch_items_are_resent_until_written() {
+    let counters = RetryCounters::default();
+    let written = Mutex::new(Vec::new());
+    let calls = AtomicU64::new(0);
+    let items: Vec<u32> = (0..60).collect();
+    // A fake BatchWriteItem: never more than 25 items; the first two calls leave their second
+    // half unprocessed, as DynamoDB does when a partition is throttled.
+    let result: Result<(), BatchError<()>> =
+        retry::write_batches(&fast_backoff(10), &counters, items.clone(), |batch| {
+            assert!(batch.len() <= 25);
+            let n = calls.fetch_add(1, Ordering::Relaxed);
+            let (done, left) = if n < 2 {
+                let half = batch.len() / 2;
+                (batch[..half].to_vec(), batch[half..].to_vec())
+            } else {
+                (batch, Vec::new())
+            };
+            written.lock().unwrap().extend(done);
+            async move { Ok(left) }
+        })
+        .await;
+    result.unwrap();
+    let mut got = written.into_inner().unwrap();
+    got.sort();
+    assert_eq!(got, items, "nothing lost, nothing written twice");
+    assert_eq!(counters.unprocessed_retries.load(Ordering::Relaxed), 2);
+    // Never processed: an error naming how many are left, after the attempts allowed.
+    let result: Result<(), BatchError<()>> = retry::write_batches(
+        &fast_backoff(4),
+        &counters,
+        vec![1, 2, 3],
+        |batch| async move { Ok(batch) },
+    )
+    .await;
+    assert!(
+        matches!(result, Err(BatchError::Unprocessed(3))),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn dead_letters_go_through_batch_writes() {
+    let store = fresh_store().await;
+    let letters: Vec<_> = (0..60)
+        .map(|i| app::domain::DeadLetter {
+            id: format!("dl-{i}"),
+            received_at: i,
+            fleet: Some(app::domain::FleetId::parse("north").unwrap()),
+            device: None,
+            topic: "dt/boxpilot/north/b1/telemetry".into(),
+            source: "mqtt".into(),
+            reason: "malformed_json".into(),
+            detail: "expected value".into(),
+            payload_preview: "{".into(),
+            payload_bytes: 1,
+        })
+        .collect();
+    store.put_dead_letters(&letters).await.unwrap();
+    assert_eq!(store.stats().requests_of("BatchWriteItem"), 3);
+    let newest = store.list_dead_letters(None, 100).await.unwrap();
+    assert_eq!(newest.len(), 60);
+    assert_eq!(newest[0].received_at, 59);
+}
+
+#[tokio::test]
+async fn an_endpoint_that_is_down_is_a_clear_error_and_nothing_is_acknowledged() {
+    let endpoint = format!("http://127.0.0.1:{}", free_port());
+    let store = DynamoStore::connect("boxpilot-down", Some(endpoint.clone()), REGION)
+        .await
+        .unwrap()
+        .with_backoff(fast_backoff(3));
+    let ping = store.ping().await;
+    match &ping {
+        Err(StoreError::Unavailable(msg)) => {
+            assert!(msg.contains("unreachable"), "{msg}");
+            assert!(msg.contains(&endpoint), "{msg}");
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    let put = store
+        .put_readings(&[reading("b1", "north", 1, 1_000, 20.0)])
+        .await;
+    assert!(matches!(put, Err(StoreError::Unavailable(_))), "{put:?}");
+    let stats = store.stats();
+    assert_eq!(
+        stats.transient_retries, 4,
+        "2 retries for each call: {stats:?}"
+    );
+    assert_eq!(stats.write_units, 0.0);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_named_in_the_error() {
+    let store = DynamoStore::connect("boxpilot-no-such-table", Some(moto().into()), REGION)
+        .await
+        .unwrap();
+    match store.ping().await {
+        Err(StoreError::Unavailable(msg)) => {
+            assert!(
+                msg.contains("boxpilot-no-such-table does not exist"),
+                "{msg}"
+            )
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+fn temp_reading(seq: u64, ts: i64, temp: f64) -> Reading {
+    Reading {
+        device: id("b1"),
+        fleet: app::domain::FleetId::parse("north").unwrap(),
+        seq,
+        ts,
+        received_at: ts + 5,
+        metrics: BTreeMap::from([("temp_c".to_string(), MetricValue::Number(temp))]),
+    }
+}
+
+#[tokio::test]
+async fn a_30_day_chart_reads_at_most_two_query_pages_and_keeps_the_extremes() {
+    let store = fresh_store().await;
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let start = 1_764_547_200_000; // 2025-12-01T00:00Z
+    let days = 30;
+    // A reading every 10 minutes, a spike and a dip in the middle of the month.
+    let readings: Vec<Reading> = (0..days * 24 * 6)
+        .map(|i| {
+            let ts = start + i * HOUR / 6 + 60_000;
+            let temp = match i {
+                2_000 => 90.0,
+                2_001 => -40.0,
+                _ => 4.0 + (i % 7) as f64 / 10.0,
+            };
+            temp_reading(i as u64, ts, temp)
+        })
+        .collect();
+    for batch in readings.chunks(500) {
+        store.put_readings(batch).await.unwrap();
+    }
+    let before = store.stats();
+    let to = start + days * 24 * HOUR - 1;
+    let series = store
+        .metric_series(&id("b1"), "temp_c", start, to)
+        .await
+        .unwrap();
+    let after = store.stats();
+    let pages = after.query_pages - before.query_pages;
+    let read_units = after.read_units - before.read_units;
+    println!(
+        "30-day chart: {pages} Query page(s), {read_units} read units, {} points from {} readings",
+        series.len(),
+        readings.len()
+    );
+    assert!(pages <= 2, "{pages} pages");
+    assert!(series.len() <= 4 * 24 * days as usize, "{}", series.len());
+    assert!(
+        series.windows(2).all(|w| w[0].ts < w[1].ts),
+        "in time order"
+    );
+    assert!(series.iter().any(|p| p.value == 90.0), "the spike is kept");
+    assert!(series.iter().any(|p| p.value == -40.0), "the dip is kept");
+    // The same range read raw, for comparison.
+    let raw = DynamoStore::connect(store.table().to_string(), Some(moto().into()), REGION)
+        .await
+        .unwrap()
+        .with_raw_series_max(Duration::from_secs(31 * 24 * 3600));
+    let all = raw
+        .metric_series(&id("b1"), "temp_c", start, to)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), readings.len());
+    let raw_stats = raw.stats();
+    println!(
+        "the same range raw: {} Query page(s), {} read units",
+        raw_stats.query_pages, raw_stats.read_units
+    );
+    // A short range is read raw: every reading.
+    let day = store
+        .metric_series(&id("b1"), "temp_c", start, start + 6 * HOUR)
+        .await
+        .unwrap();
+    assert_eq!(day.len(), 36);
+}
+
+#[tokio::test]
+async fn consumed_capacity_is_recorded() {
+    let store = fresh_store().await;
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let before = store.stats();
+    // One message with 3 metrics (2 chartable), as the simulator sends.
+    store
+        .put_readings(&[reading("b1", "north", 1, 1_000, 20.0)])
+        .await
+        .unwrap();
+    let one = store.stats();
+    let (w, r) = (
+        one.write_units - before.write_units,
+        one.read_units - before.read_units,
+    );
+    println!("one reading alone: {w} write units, {r} read units; {one:?}");
+    assert!(w > 0.0, "{one:?}");
+    // A batch of 60 readings of one box within one hour.
+    let batch: Vec<_> = (2..62)
+        .map(|i| reading("b1", "north", i, i as i64 * 1_000, 20.0 + i as f64))
+        .collect();
+    store.put_readings(&batch).await.unwrap();
+    let after = store.stats();
+    println!(
+        "60 readings in a batch: {:.2} write units and {:.2} read units per reading",
+        (after.write_units - one.write_units) / 60.0,
+        (after.read_units - one.read_units) / 60.0
+    );
+    store.get_device(&id("b1")).await.unwrap().unwrap();
+    assert!(store.stats().read_units > after.read_units);
+}
+
+#[tokio::test]
+async fn no_request_is_a_scan() {
+    use boxpilot::store::conformance as c;
+    // Every method of the port, through the conformance checks (each on a table of its own).
+    let mut requests: BTreeMap<String, u64> = BTreeMap::new();
+    macro_rules! run {
+        ($($check:ident),*) => {$(
+            let store = fresh_store().await;
+            c::$check(&*store).await;
+            if stringify!($check) == "pending_commands_are_created_and_unexpired" {
+                store.ping().await.unwrap();
+            }
+            for (op, n) in store.stats().requests {
+                *requests.entry(op).or_default() += n;
+            }
+        )*};
+    }
+    run!(
+        device_ids_are_unique_across_fleets,
+        devices_are_listed_per_fleet_in_id_order,
+        presence_is_replaced_and_unknown_boxes_refused,
+        readings_are_idempotent_and_advance_latest,
+        series_cover_the_range_of_one_metric_of_one_box,
+        dead_letters_list_newest_first_per_fleet,
+        counters_accumulate_per_bucket,
+        users_round_trip,
+        grants_are_kept_per_kind_and_deleted,
+        commands_round_trip_and_list_newest_first,
+        command_updates_replace_and_ids_are_never_reused,
+        pending_commands_are_created_and_unexpired,
+        fleet_commands_list_newest_first_in_a_window,
+        rollouts_list_newest_first_and_running_ones_are_indexed,
+        shadow_writes_are_conditional_on_the_version,
+        hourly_counters_sum_the_minutes_of_each_hour,
+        alert_rules_and_alerts_round_trip
+    );
+    println!("requests of the whole suite: {requests:?}");
+    assert!(!requests.contains_key("Scan"));
+    let allowed = [
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "BatchWriteItem",
+        "TransactWriteItems",
+        // create_table_if_missing
+        "DescribeTable",
+        "CreateTable",
+        "UpdateTimeToLive",
+    ];
+    for op in requests.keys() {
+        assert!(allowed.contains(&op.as_str()), "unexpected operation {op}");
+    }
+}
