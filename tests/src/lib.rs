@@ -270,6 +270,10 @@ impl Client {
     /// Connects and waits for CONNACK; returns the refusal code if refused.
     pub async fn connect(options: MqttOptions) -> Result<Client, String> {
         let (client, mut events) = AsyncClient::new(options, 256);
+        // As boxes should (see the device contract): no Nagle delay on quick answers.
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        events.set_network_options(network);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
         loop {
             let event = tokio::time::timeout_at(deadline, events.poll())

@@ -360,7 +360,13 @@ async fn run_box(
     let started = tokio::time::Instant::now();
     // Each turn of this loop is one boot: a new connection, `seq` from 1.
     'boots: loop {
-        let (client, events) = AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
+        let (client, mut events) =
+            AsyncClient::new(options(&config, &endpoint, &device, &secret), 64);
+        // A box answers a command right after acknowledging it: without TCP_NODELAY, Nagle's
+        // algorithm holds the answer until the broker's delayed ACK (~40 ms) (BENCHMARKS.md).
+        let mut network = rumqttc::NetworkOptions::new();
+        network.set_tcp_nodelay(true);
+        events.set_network_options(network);
         let (inbound_tx, mut inbound) = tokio::sync::mpsc::channel(64);
         let (stop_boot, boot_stopped) = watch::channel(false);
         let connection = tokio::spawn(drive_connection(
