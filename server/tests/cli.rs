@@ -195,3 +195,50 @@ fn the_first_admin_password_is_random_and_printed_once() {
     assert!(second.contains("boxpilot console"), "{second}");
     assert!(!second.contains("password"), "printed once only: {second}");
 }
+
+#[test]
+fn bad_monitoring_settings_stop_serve_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |extra: &[&str]| {
+        let mut args = vec![
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--mqtt",
+            "127.0.0.1:0",
+            "--mqtt-ws",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        boxpilot(dir.path(), &args, None)
+    };
+    let prices = dir.path().join("prices.json");
+    std::fs::write(
+        &prices,
+        r#"{"region": "eu-west-1", "prices": {"iot_messaging_per_milion": 1.1}}"#,
+    )
+    .unwrap();
+    let out = serve(&["--prices", prices.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let said = text(&out);
+    assert!(
+        said.contains("--prices") && said.contains("iot_messaging_per_milion"),
+        "the typo is named: {said}"
+    );
+    std::fs::write(
+        &prices,
+        r#"{"prices": {"dynamodb_write_units_per_million": -2}}"#,
+    )
+    .unwrap();
+    let said = text(&serve(&["--prices", prices.to_str().unwrap()]));
+    assert!(
+        said.contains("--prices") && said.contains("dynamodb_write_units_per_million"),
+        "{said}"
+    );
+    let out = serve(&["--alert-webhook", "ftp://example.invalid/hook"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--alert-webhook"), "{}", text(&out));
+    let out = serve(&["--alert-every", "0"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--alert-every"), "{}", text(&out));
+}
