@@ -553,3 +553,84 @@ async fn no_request_is_a_scan() {
         assert!(allowed.contains(&op.as_str()), "unexpected operation {op}");
     }
 }
+
+#[tokio::test]
+async fn a_redelivery_repairs_an_aggregate_that_a_failed_attempt_missed() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let store = fresh_store().await;
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let start = 1_764_547_200_000;
+    let readings: Vec<_> = (0..3)
+        .map(|i| temp_reading(i, start + i as i64 * 60_000, 10.0 + i as f64))
+        .collect();
+    store.put_readings(&readings).await.unwrap();
+    // As if the first attempt had died between the readings and their aggregate.
+    store
+        .client()
+        .delete_item()
+        .table_name(store.table())
+        .key("pk", AttributeValue::S("A#b1#temp_c".into()))
+        .key(
+            "sk",
+            AttributeValue::S(format!("{:016x}", (start as u64) ^ (1 << 63))),
+        )
+        .send()
+        .await
+        .unwrap();
+    let long = |s: &DynamoStore| {
+        let s = s.clone();
+        async move {
+            s.metric_series(&id("b1"), "temp_c", start, start + 24 * HOUR)
+                .await
+                .unwrap()
+        }
+    };
+    assert!(long(&store).await.is_empty());
+    // The box resends: duplicates, and the aggregate is back, counted once.
+    let again = store.put_readings(&readings).await.unwrap();
+    assert_eq!(again, vec![WriteOutcome::Duplicate; 3]);
+    let series = long(&store).await;
+    assert_eq!(
+        series.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![10.0, 12.0]
+    );
+    // A second redelivery changes nothing and writes nothing but its failed conditional puts.
+    let before = store.stats();
+    store.put_readings(&readings).await.unwrap();
+    let after = store.stats();
+    assert_eq!(
+        after.requests_of("PutItem") - before.requests_of("PutItem"),
+        3
+    );
+}
+
+#[tokio::test]
+async fn latest_values_follow_the_embedded_rule_when_a_batch_mixes_old_and_new() {
+    let store = fresh_store().await;
+    store.create_device(&device("b1", "north")).await.unwrap();
+    store
+        .put_readings(&[reading("b1", "north", 5, 5_000, 50.0)])
+        .await
+        .unwrap();
+    // An old reading (not applied) then a newer one (applied): the one-request path cannot
+    // apply this batch, the read-and-write path does.
+    let mut newer = reading("b1", "north", 6, 6_000, 60.0);
+    newer.metrics.remove("mode");
+    let mut old = reading("b1", "north", 3, 3_000, 30.0);
+    old.metrics.insert("extra".into(), MetricValue::Number(1.0));
+    store.put_readings(&[old, newer]).await.unwrap();
+    let d = store.get_device(&id("b1")).await.unwrap().unwrap();
+    assert_eq!((d.latest_ts, d.latest_seq), (Some(6_000), Some(6)));
+    assert_eq!(d.latest.get("temp_c"), Some(&MetricValue::Number(60.0)));
+    assert_eq!(
+        d.latest.get("extra"),
+        None,
+        "the old reading is not applied"
+    );
+    assert_eq!(
+        d.latest.get("mode"),
+        Some(&MetricValue::Text("eco".into())),
+        "kept from before"
+    );
+    assert_eq!(d.presence.last_seen, Some(6_005));
+}

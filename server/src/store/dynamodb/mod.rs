@@ -756,19 +756,26 @@ impl DynamoStore {
                 Some(it) => (get_n::<u64>(it, "ver")?, Some(parse_agg(it)?)),
                 None => (0, None),
             };
-            let mut agg = match (old, counted, uncounted) {
-                (Some(a), _, _) => a,
-                (None, Some(a), _) | (None, None, Some(a)) => a,
+            let agg = match (old, counted, uncounted) {
+                (Some(mut a), c, u) => {
+                    if let Some(c) = &c {
+                        a.merge(c, true);
+                    }
+                    if let Some(u) = &u {
+                        a.merge(u, false);
+                    }
+                    a
+                }
+                (None, Some(mut c), u) => {
+                    if let Some(u) = &u {
+                        c.merge(u, false);
+                    }
+                    c
+                }
+                // Only redeliveries, and no aggregate: the earlier attempt missed it; count them.
+                (None, None, Some(u)) => u,
                 (None, None, None) => return Ok(()),
             };
-            if old.is_some() {
-                if let Some(c) = &counted {
-                    agg.merge(c, true);
-                }
-            }
-            if let Some(u) = &uncounted {
-                agg.merge(u, old.is_none() && counted.is_none());
-            }
             if Some(agg) == old {
                 return Ok(());
             }
