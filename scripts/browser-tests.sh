@@ -18,6 +18,8 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 password=$(awk '/^  demo-operator/ {print $2}' "$data/demo.out")
-[ -n "$password" ] || { echo "no demo password printed" >&2; cat "$data/demo.out" >&2; exit 1; }
+admin_password=$(awk '/^  demo-admin/ {print $2}' "$data/demo.out")
+[ -n "$password" ] && [ -n "$admin_password" ] || { echo "no demo password printed" >&2; cat "$data/demo.out" >&2; exit 1; }
 BOXPILOT_URL="http://localhost:$http" BOXPILOT_USER=demo-operator BOXPILOT_PASSWORD="$password" \
+  BOXPILOT_ADMIN_USER=demo-admin BOXPILOT_ADMIN_PASSWORD="$admin_password" \
   node --test --test-reporter=spec tests/browser/

@@ -4,6 +4,7 @@ use crate::ui::clock::Clock;
 use crate::ui::device::DevicePage;
 use crate::ui::fleet::FleetPage;
 use crate::ui::layout::{AppShell, NotFound};
+use crate::ui::monitoring::MonitoringPage;
 use crate::ui::mqtt::MqttClient;
 use crate::ui::rollouts::RolloutsPage;
 use leptos::prelude::*;
@@ -48,6 +49,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/rollouts")
                         view=|| view! { <RequireSession><RolloutsPage /></RequireSession> }
+                    />
+                    <Route
+                        path=path!("/monitoring")
+                        view=|| view! { <RequireSession><MonitoringPage /></RequireSession> }
                     />
                     <Route
                         path=path!("/devices/:id")

@@ -10,6 +10,7 @@ pub mod desired_state;
 pub mod device;
 pub mod fleet;
 pub mod layout;
+pub mod monitoring;
 pub mod mqtt;
 pub mod rollouts;
 

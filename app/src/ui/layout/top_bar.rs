@@ -1,4 +1,5 @@
 use super::{BrandMark, MqttIndicator, SignOutButton};
+use crate::domain::Role;
 use crate::ui::auth::AuthContext;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -10,6 +11,7 @@ pub fn TopBar() -> impl IntoView {
     let auth = AuthContext::expect();
     let username = move || auth.session().map(|s| s.username).unwrap_or_default();
     let role = move || auth.session().map(|s| s.role.as_str()).unwrap_or_default();
+    let monitors = move || auth.session().is_some_and(|s| s.role >= Role::Support);
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand" attr:aria-label="boxpilot, fleet overview">
@@ -22,6 +24,9 @@ pub fn TopBar() -> impl IntoView {
                 </A>
                 <A href="/rollouts">"Rollouts"</A>
                 <A href="/audit">"Audit"</A>
+                <Show when=monitors>
+                    <A href="/monitoring">"Monitoring"</A>
+                </Show>
             </nav>
             <div class="topbar-end">
                 <MqttIndicator />
