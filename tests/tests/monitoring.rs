@@ -472,3 +472,31 @@ async fn pipeline_health_ranks_boxes_by_loss_and_metrics_are_served_to_admins() 
         .unwrap();
     assert_eq!(r.status(), 401);
 }
+
+/// The console's monitoring page calls server functions: they are registered and answer with the
+/// same rules as the REST API.
+#[tokio::test]
+async fn the_monitoring_server_functions_answer_the_console() {
+    let server = TestServer::start_monitored(quick(vec![])).await;
+    let password = server.add_user("ada", &["admin"]).await;
+    let admin = boxpilot_tests::session_cookie(&server, "ada", &password).await;
+    let r = server
+        .http
+        .post(server.url("/api/monitoring/alerts"))
+        .header("cookie", &admin)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 200, "status {status}: {text}");
+    let overview: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(overview["kinds"].as_array().unwrap().len(), 7);
+    let password = server.add_user("ops", &["operator", "fleet:f1"]).await;
+    let operator = boxpilot_tests::session_cookie(&server, "ops", &password).await;
+    let (status, refused) = server.call(&operator, "/api/monitoring/alerts").await;
+    assert_ne!(status, 200, "{refused}");
+    assert!(refused.to_string().contains("support"), "{refused}");
+}

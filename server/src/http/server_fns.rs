@@ -1,6 +1,6 @@
 //! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`,
-//! `/api/commands/*`, `/api/rollouts/*`, `/api/shadow/*`), with the console service in their
-//! context.
+//! `/api/commands/*`, `/api/rollouts/*`, `/api/shadow/*`, `/api/monitoring/*`), with the console
+//! service in their context.
 use super::AppState;
 use app::service::SharedService;
 use axum::extract::{Request, State};
@@ -11,7 +11,7 @@ use leptos::server_fn::axum::register_explicit;
 
 /// Registers every server function by name: the linker may otherwise drop their registrations.
 fn register_all() {
-    use app::api::{auth, broker, commands, devices, rollouts, shadow};
+    use app::api::{auth, broker, commands, devices, monitoring, rollouts, shadow};
     register_explicit::<auth::Login>();
     register_explicit::<auth::Logout>();
     register_explicit::<auth::CurrentSession>();
@@ -29,6 +29,12 @@ fn register_all() {
     register_explicit::<rollouts::CancelRollout>();
     register_explicit::<shadow::GetShadow>();
     register_explicit::<shadow::UpdateShadow>();
+    register_explicit::<monitoring::GetPipelineHealth>();
+    register_explicit::<monitoring::ListDeadLetters>();
+    register_explicit::<monitoring::FleetCosts>();
+    register_explicit::<monitoring::ListAlerts>();
+    register_explicit::<monitoring::SaveAlertRule>();
+    register_explicit::<monitoring::DeleteAlertRule>();
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
@@ -45,7 +51,13 @@ pub fn routes() -> Router<AppState> {
     // One route per group of server functions, so that unknown `/api/v1/...` paths reach the
     // REST API's JSON 404 rather than the server-function handler.
     [
-        "auth", "devices", "broker", "commands", "rollouts", "shadow",
+        "auth",
+        "devices",
+        "broker",
+        "commands",
+        "rollouts",
+        "shadow",
+        "monitoring",
     ]
     .into_iter()
     .fold(Router::new(), |router, group| {
