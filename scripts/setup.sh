@@ -68,3 +68,13 @@ if ! "$TOOLS_DIR/venv/bin/python" -c "import sys, moto; sys.exit(moto.__version_
   "$TOOLS_DIR/venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 say "moto $MOTO_VERSION ready: $TOOLS_DIR/venv/bin/moto_server"
+
+# Linters of the AWS template (scripts/lint-deploy.sh): cfn-lint and checkov, pinned, in their own
+# venv (checkov pins boto3/botocore 1.35, which would downgrade moto's). Skipped when present.
+DEPLOY_VENV="$TOOLS_DIR/venv-deploy"
+if ! "$DEPLOY_VENV/bin/pip" show checkov 2>/dev/null | grep -qx "Version: 3.3.30" \
+  || ! "$DEPLOY_VENV/bin/pip" show cfn-lint 2>/dev/null | grep -qx "Version: 1.58.0"; then
+  say "pip install cfn-lint==1.58.0 checkov==3.3.30 into $DEPLOY_VENV"
+  [ -x "$DEPLOY_VENV/bin/pip" ] || python3 -m venv "$DEPLOY_VENV"
+  "$DEPLOY_VENV/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "checkov==3.3.30"
+fi
