@@ -285,6 +285,7 @@ fn main() {
             static_dir: data.path().join("no-console"),
             public_url: None,
             broker_public_url: None,
+            store: Default::default(),
         })
         .await
         .expect("server starts");

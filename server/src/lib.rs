@@ -16,3 +16,4 @@ pub mod runtime;
 pub mod shadow;
 pub mod simulator;
 pub mod store;
+pub mod testing;

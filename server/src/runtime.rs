@@ -28,6 +28,70 @@ pub struct ServeConfig {
     pub public_url: Option<String>,
     /// The MQTT-over-WebSocket URL browsers use; default `ws://<ws address>/mqtt`.
     pub broker_public_url: Option<String>,
+    /// Where everything is kept.
+    pub store: StoreChoice,
+}
+
+/// The store adapter: the embedded file in the data directory, or a DynamoDB table (AWS, or any
+/// DynamoDB-compatible endpoint) with a build that has the `aws` feature.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum StoreChoice {
+    #[default]
+    Embedded,
+    DynamoDb {
+        table: String,
+        /// A DynamoDB-compatible endpoint (DynamoDB Local, moto, ScyllaDB Alternator).
+        endpoint: Option<String>,
+        region: String,
+        /// Create the table when it does not exist (local endpoints; on AWS the template does).
+        create_table: bool,
+    },
+}
+
+impl StoreChoice {
+    async fn open(&self, data_dir: &std::path::Path) -> Result<Arc<dyn Store>, StartError> {
+        match self {
+            StoreChoice::Embedded => Ok(Arc::new(EmbeddedStore::open(data_dir)?)),
+            #[cfg(feature = "aws")]
+            StoreChoice::DynamoDb {
+                table,
+                endpoint,
+                region,
+                create_table,
+            } => {
+                let store =
+                    crate::store::DynamoStore::connect(table.clone(), endpoint.clone(), region.clone())
+                        .await?;
+                if *create_table {
+                    store.create_table_if_missing().await?;
+                }
+                store.ping().await?;
+                Ok(Arc::new(store))
+            }
+            #[cfg(not(feature = "aws"))]
+            StoreChoice::DynamoDb { .. } => Err(StartError::Store(
+                crate::store::StoreError::Unavailable(
+                    "this boxpilot was built without DynamoDB support: build it with `--features aws`"
+                        .into(),
+                ),
+            )),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            StoreChoice::Embedded => "embedded".into(),
+            StoreChoice::DynamoDb {
+                table, endpoint, ..
+            } => format!(
+                "dynamodb table {table}{}",
+                endpoint
+                    .as_ref()
+                    .map(|e| format!(" at {e}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +129,7 @@ pub struct Running {
     http_task: JoinHandle<()>,
 }
 
-struct StoreHealth(Arc<dyn Store>);
+struct StoreHealth(Arc<dyn Store>, String);
 
 #[async_trait::async_trait]
 impl HealthCheck for StoreHealth {
@@ -76,7 +140,7 @@ impl HealthCheck for StoreHealth {
         self.0
             .ping()
             .await
-            .map(|_| "embedded".into())
+            .map(|_| self.1.clone())
             .map_err(|e| e.to_string())
     }
 }
@@ -115,7 +179,7 @@ pub async fn start_full(
     catalogue: Catalogue,
     monitoring: MonitoringSettings,
 ) -> Result<Running, StartError> {
-    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(&config.data_dir)?);
+    let store = config.store.open(&config.data_dir).await?;
     let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
 
     let listener = tokio::net::TcpListener::bind(config.http)
@@ -190,7 +254,10 @@ pub async fn start_full(
         },
     ));
     let health = Health::default()
-        .with(Arc::new(StoreHealth(store.clone())))
+        .with(Arc::new(StoreHealth(
+            store.clone(),
+            config.store.describe(),
+        )))
         .with(Arc::new(BrokerHealth {
             tcp: broker.tcp_addr(),
         }));

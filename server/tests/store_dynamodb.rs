@@ -12,41 +12,9 @@ use boxpilot::store::conformance::{device, reading};
 use boxpilot::store::dynamodb::retry::{self, Backoff, BatchError, Class, RetryCounters};
 use boxpilot::store::{DynamoStore, Reading, Store, StoreError, WriteOutcome};
 use std::collections::BTreeMap;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
-
-const REGION: &str = "us-east-1";
-const HOUR: i64 = 3_600_000;
-
-/// The moto server process; killed when dropped.
-struct MotoGuard {
-    child: Child,
-}
-
-impl Drop for MotoGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-static MOTO: Mutex<Option<MotoGuard>> = Mutex::new(None);
-static ENDPOINT: OnceLock<String> = OnceLock::new();
-
-extern "C" {
-    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
-}
-
-/// Runs when the test binary exits (statics are never dropped): stops moto.
-extern "C" fn stop_moto() {
-    if let Ok(mut moto) = MOTO.lock() {
-        moto.take();
-    }
-}
+use std::sync::Mutex;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -55,63 +23,15 @@ fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+use std::time::Duration;
 
-fn moto_server() -> PathBuf {
-    let tools = std::env::var_os("BOXPILOT_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/boxpilot-tools")
-        });
-    let path = tools.join("venv/bin/moto_server");
-    assert!(
-        path.exists(),
-        "moto server not found at {}: run scripts/setup.sh (it installs moto[server] in a venv)",
-        path.display()
-    );
-    path
-}
-
-/// The endpoint of the moto server of this test binary, started at the first call.
-fn moto() -> &'static str {
-    ENDPOINT.get_or_init(|| {
-        let port = free_port();
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start moto_server");
-        *MOTO.lock().unwrap() = Some(MotoGuard { child });
-        // SAFETY: registers a plain function without captures, once.
-        unsafe {
-            atexit(stop_moto);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto server did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        format!("http://127.0.0.1:{port}")
-    })
-}
-
-fn table_name() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "boxpilot-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
+use boxpilot::testing::moto::{self, REGION};
+const HOUR: i64 = 3_600_000;
 
 /// A fresh table on moto, and the store on it.
 async fn fresh_store() -> Box<DynamoStore> {
-    let endpoint = moto().to_string();
-    let store = DynamoStore::connect(table_name(), Some(endpoint), REGION)
+    let endpoint = moto::endpoint().to_string();
+    let store = DynamoStore::connect(moto::table_name(), Some(endpoint), REGION)
         .await
         .unwrap();
     assert!(store.create_table_if_missing().await.unwrap());
@@ -375,9 +295,13 @@ async fn an_endpoint_that_is_down_is_a_clear_error_and_nothing_is_acknowledged()
 
 #[tokio::test]
 async fn a_missing_table_is_named_in_the_error() {
-    let store = DynamoStore::connect("boxpilot-no-such-table", Some(moto().into()), REGION)
-        .await
-        .unwrap();
+    let store = DynamoStore::connect(
+        "boxpilot-no-such-table",
+        Some(moto::endpoint().into()),
+        REGION,
+    )
+    .await
+    .unwrap();
     match store.ping().await {
         Err(StoreError::Unavailable(msg)) => {
             assert!(
@@ -444,10 +368,14 @@ async fn a_30_day_chart_reads_at_most_two_query_pages_and_keeps_the_extremes() {
     assert!(series.iter().any(|p| p.value == 90.0), "the spike is kept");
     assert!(series.iter().any(|p| p.value == -40.0), "the dip is kept");
     // The same range read raw, for comparison.
-    let raw = DynamoStore::connect(store.table().to_string(), Some(moto().into()), REGION)
-        .await
-        .unwrap()
-        .with_raw_series_max(Duration::from_secs(31 * 24 * 3600));
+    let raw = DynamoStore::connect(
+        store.table().to_string(),
+        Some(moto::endpoint().into()),
+        REGION,
+    )
+    .await
+    .unwrap()
+    .with_raw_series_max(Duration::from_secs(31 * 24 * 3600));
     let all = raw
         .metric_series(&id("b1"), "temp_c", start, to)
         .await

@@ -3,6 +3,7 @@
 use app::domain::{DeviceId, FleetId};
 use boxpilot::commands::Catalogue;
 pub use boxpilot::monitoring::MonitoringSettings;
+pub use boxpilot::runtime::StoreChoice;
 use boxpilot::runtime::{self, Running, ServeConfig};
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, QoS};
 use std::time::Duration;
@@ -20,6 +21,11 @@ impl TestServer {
 
     /// A server with these monitoring settings (alert webhooks, evaluation period).
     pub async fn start_monitored(monitoring: MonitoringSettings) -> Self {
+        Self::start_full(StoreChoice::Embedded, monitoring).await
+    }
+
+    /// A server on this store adapter.
+    pub async fn start_full(store: StoreChoice, monitoring: MonitoringSettings) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let any = "127.0.0.1:0".parse().unwrap();
         let config = ServeConfig {
@@ -30,6 +36,7 @@ impl TestServer {
             static_dir: data.path().join("no-console"),
             public_url: None,
             broker_public_url: None,
+            store,
         };
         let running = runtime::start_full(config, Catalogue::builtin(), monitoring)
             .await

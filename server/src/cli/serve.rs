@@ -1,6 +1,6 @@
 use super::{shutdown_signal, DataDir};
 use crate::monitoring::{CostAssumptions, MonitoringSettings};
-use crate::runtime::{self, Running, ServeConfig};
+use crate::runtime::{self, Running, ServeConfig, StoreChoice};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -47,6 +47,19 @@ pub struct ServeArgs {
     /// Model messages as sent through IoT Core Basic Ingest (no messaging charge).
     #[arg(long, env = "BOXPILOT_BASIC_INGEST")]
     pub basic_ingest: bool,
+    /// Where data is kept: `embedded` (a file in --data-dir) or `dynamodb` (needs a build with
+    /// `--features aws`).
+    #[arg(long, env = "BOXPILOT_STORE", default_value = "embedded", value_parser = ["embedded", "dynamodb"])]
+    pub store: String,
+    /// The DynamoDB table (with --store dynamodb).
+    #[arg(long, env = "BOXPILOT_DYNAMODB_TABLE", default_value = "boxpilot")]
+    pub dynamodb_table: String,
+    /// A DynamoDB-compatible endpoint (DynamoDB Local, ScyllaDB Alternator, moto); the table is
+    /// created there if missing. Default: the region's DynamoDB.
+    #[arg(long, env = "BOXPILOT_DYNAMODB_ENDPOINT")]
+    pub dynamodb_endpoint: Option<String>,
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub aws_region: String,
 }
 
 impl ServeArgs {
@@ -95,6 +108,15 @@ impl ServeArgs {
             static_dir: self.static_dir.clone(),
             public_url: self.public_url.clone(),
             broker_public_url: self.broker_public_url.clone(),
+            store: match self.store.as_str() {
+                "dynamodb" => StoreChoice::DynamoDb {
+                    table: self.dynamodb_table.clone(),
+                    endpoint: self.dynamodb_endpoint.clone(),
+                    region: self.aws_region.clone(),
+                    create_table: self.dynamodb_endpoint.is_some(),
+                },
+                _ => StoreChoice::Embedded,
+            },
         }
     }
 }

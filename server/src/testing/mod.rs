@@ -1,0 +1,4 @@
+//! Support for tests that need outside services (like `store::conformance`, shipped in the crate
+//! so that every test crate uses the same one).
+#[cfg(feature = "aws")]
+pub mod moto;
