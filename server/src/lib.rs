@@ -1,6 +1,7 @@
 //! boxpilot's server: the service layer and the adapters it runs on (ports and adapters, see
 //! ARCHITECTURE.md). `main.rs` is a thin command-line entry point over this library.
 pub mod access;
+pub mod aws;
 pub mod broker;
 pub mod cli;
 pub mod commands;

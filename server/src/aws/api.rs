@@ -1,0 +1,125 @@
+//! The HTTP API Lambda's application: the router `boxpilot serve` runs (`http::router`), over the
+//! store and the device publisher of the AWS shape, built by [`api_router`].
+use crate::access::BrokerTokens;
+use crate::commands::{Catalogue, CommandService};
+use crate::console::{Console, Monitoring};
+use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
+use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
+use crate::ingest::{IngestCore, IngestSettings};
+use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
+use crate::outbound::DevicePublisher;
+use crate::rollouts::RolloutService;
+use crate::shadow::ShadowService;
+use crate::store::Store;
+use std::sync::Arc;
+
+/// What the API Lambda is configured with (environment variables, `deploy/template.yaml`).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// `BOXPILOT_PUBLIC_URL`: where people reach the console (CloudFront); the token issuer.
+    pub public_url: String,
+    /// `BOXPILOT_BROKER_PUBLIC_URL`: the IoT Core WebSocket URL with the authorizer's name.
+    pub broker_public_url: String,
+    /// Names the store in `/healthz`.
+    pub store_name: String,
+}
+
+struct StoreHealth(Arc<dyn Store>, String);
+
+#[async_trait::async_trait]
+impl HealthCheck for StoreHealth {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<String, String> {
+        self.0
+            .ping()
+            .await
+            .map(|_| self.1.clone())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The API Lambda's application.
+pub struct ApiApp {
+    /// `http::router` plus a layer that flushes the buffered usage counters after each request
+    /// (a frozen Lambda instance runs no background flush).
+    pub router: axum::Router,
+    pub ingest: Arc<IngestCore>,
+    pub identity: Arc<BuiltinIdentity>,
+}
+
+pub fn api_router(
+    config: &ApiConfig,
+    store: Arc<dyn Store>,
+    keys: Arc<SigningKeys>,
+    publisher: Arc<dyn DevicePublisher>,
+) -> ApiApp {
+    let identity = Arc::new(BuiltinIdentity::new(
+        store.clone(),
+        keys.clone(),
+        BuiltinSettings::new(config.public_url.clone()),
+    ));
+    let ingest = IngestCore::start(store.clone(), IngestSettings::default());
+    let commands = CommandService::new(store.clone(), Catalogue::builtin());
+    commands.set_publisher(publisher.clone());
+    let rollouts = RolloutService::new(store.clone(), commands.clone());
+    let shadows = ShadowService::new(store.clone());
+    shadows.set_publisher(publisher);
+    let tokens = BrokerTokens::new(
+        keys.clone(),
+        &config.public_url,
+        &config.broker_public_url,
+        15 * 60,
+    );
+    let monitoring = MonitoringSettings::default();
+    let costs = Arc::new(CostModel {
+        prices: monitoring.prices.clone(),
+        assumptions: monitoring.assumptions.clone(),
+    });
+    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring);
+    let console = Arc::new(Console::new(
+        store.clone(),
+        identity.clone(),
+        tokens,
+        commands.clone(),
+        rollouts,
+        shadows,
+        Monitoring {
+            usage: ingest.clone(),
+            costs,
+            alerts,
+        },
+    ));
+    let health = Health::default().with(Arc::new(StoreHealth(
+        store.clone(),
+        config.store_name.clone(),
+    )));
+    let state = AppState {
+        console,
+        ingest: ingest.clone(),
+        commands,
+        jwks: Arc::new(keys.jwks()),
+        health: Arc::new(health),
+    };
+    // The console's files are on S3 behind CloudFront; only API paths reach this function.
+    let router = http::router(state, StaticFiles::new("/nonexistent/boxpilot-console"));
+    let flushing = ingest.clone();
+    let router = router.layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            let ingest = flushing.clone();
+            async move {
+                let response = next.run(request).await;
+                if let Err(e) = ingest.flush().await {
+                    tracing::error!(error = %e, "usage counters not flushed");
+                }
+                response
+            }
+        },
+    ));
+    ApiApp {
+        router,
+        ingest,
+        identity,
+    }
+}

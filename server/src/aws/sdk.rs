@@ -1,0 +1,186 @@
+//! What the Lambdas need from AWS (feature `aws`): one SDK configuration (rustls on ring, as the
+//! DynamoDB store), the IoT Core data-plane publisher, the signing key from Secrets Manager, and
+//! the environment the template sets.
+use crate::identity::SigningKeys;
+use crate::outbound::DevicePublisher;
+use crate::store::DynamoStore;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A required environment variable, with a message naming it.
+pub fn env(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| {
+            format!("environment variable {name} is not set (deploy/template.yaml sets it)")
+        })
+}
+
+/// The SDK configuration of the Lambda's region and role: rustls on ring (no aws-lc build),
+/// short timeouts, the SDK's standard retries.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    use aws_smithy_http_client::tls;
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+/// The store on the table `BOXPILOT_TABLE`.
+pub fn dynamo_store(config: &aws_config::SdkConfig) -> Result<DynamoStore, String> {
+    let table = env("BOXPILOT_TABLE")?;
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    Ok(DynamoStore::from_sdk_config(
+        config,
+        table,
+        format!("https://dynamodb.{region}.amazonaws.com"),
+    ))
+}
+
+/// Sends to boxes through IoT Core's data plane (`iot-data` Publish, QoS 1): commands and desired
+/// state, the embedded broker's `BrokerPublisher` on AWS.
+pub struct IotDataPublisher {
+    client: aws_sdk_iotdataplane::Client,
+}
+
+impl IotDataPublisher {
+    /// `endpoint`: the account's `xxxx-ats.iot.<region>.amazonaws.com` (`BOXPILOT_IOT_DATA_ENDPOINT`).
+    pub fn new(config: &aws_config::SdkConfig, endpoint: &str) -> Self {
+        let url = if endpoint.starts_with("https://") || endpoint.starts_with("http://") {
+            endpoint.to_owned()
+        } else {
+            format!("https://{endpoint}")
+        };
+        let conf = aws_sdk_iotdataplane::config::Builder::from(config)
+            .endpoint_url(url)
+            .build();
+        Self {
+            client: aws_sdk_iotdataplane::Client::from_conf(conf),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl DevicePublisher for IotDataPublisher {
+    async fn publish(&self, topic: &str, payload: Vec<u8>) -> Result<(), String> {
+        self.client
+            .publish()
+            .topic(topic)
+            .qos(1)
+            .payload(aws_sdk_iotdataplane::primitives::Blob::new(payload))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                format!(
+                    "iot-data publish on {topic}: {}",
+                    aws_sdk_iotdataplane::error::DisplayErrorContext(&e)
+                )
+            })
+    }
+}
+
+/// The server's RS256 key from the Secrets Manager secret `BOXPILOT_SIGNING_KEY_SECRET` (PKCS#8
+/// PEM), the same key `boxpilot serve` keeps in its data directory. It is written once per
+/// instance to a 0600 file under /tmp (the only writable place in Lambda) and loaded from there by
+/// `SigningKeys::load_or_create`, the loader the embedded server uses.
+pub async fn signing_keys(config: &aws_config::SdkConfig) -> Result<SigningKeys, String> {
+    let secret = env("BOXPILOT_SIGNING_KEY_SECRET")?;
+    let client = aws_sdk_secretsmanager::Client::new(config);
+    let value = client
+        .get_secret_value()
+        .secret_id(&secret)
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the signing key {secret}: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            )
+        })?;
+    let pem = value
+        .secret_string()
+        .ok_or_else(|| format!("secret {secret} has no string value (expected a PKCS#8 PEM)"))?;
+    keys_from_pem(pem, &std::env::temp_dir().join("boxpilot-keys"))
+}
+
+/// Loads a PKCS#8 PEM through the data-directory loader (`dir` is made 0700).
+pub fn keys_from_pem(pem: &str, dir: &std::path::Path) -> Result<SigningKeys, String> {
+    if !pem.contains("BEGIN PRIVATE KEY") {
+        return Err("the signing key must be a PKCS#8 PEM (BEGIN PRIVATE KEY): openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048".into());
+    }
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    let path: PathBuf = dir.join("identity-signing-key.pem");
+    if !path.exists() {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(&path)
+            .and_then(|mut f| f.write_all(pem.as_bytes()))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    SigningKeys::load_or_create(dir)
+}
+
+/// `(partition, region, account)` of a Lambda function ARN (`arn:aws:lambda:eu-west-1:123...:function:name`):
+/// the authorizer names IoT resources of its own account and region.
+pub fn arn_parts(function_arn: &str) -> Option<(String, String, String)> {
+    let mut parts = function_arn.split(':');
+    let (arn, partition, _service, region, account) = (
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+        parts.next()?,
+    );
+    (arn == "arn" && !region.is_empty() && account.len() == 12)
+        .then(|| (partition.to_owned(), region.to_owned(), account.to_owned()))
+}
+
+/// Logs for Lambda: plain text lines (CloudWatch adds the time), `BOXPILOT_LOG` as the filter.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BOXPILOT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .without_time()
+        .with_ansi(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_arns_name_their_account() {
+        assert_eq!(
+            arn_parts("arn:aws:lambda:eu-west-1:123456789012:function:boxpilot-dev-authorizer"),
+            Some(("aws".into(), "eu-west-1".into(), "123456789012".into()))
+        );
+        assert_eq!(arn_parts("not-an-arn"), None);
+    }
+}

@@ -1,0 +1,39 @@
+//! Lambda entry point: IoT rule events (box messages, lifecycle events) into the ingestion core
+//! (`boxpilot::aws::ingest`), one CloudWatch EMF line per invocation. Deployed by
+//! deploy/template.yaml as `IngestFunction`.
+use boxpilot::aws::ingest::IngestLambda;
+use boxpilot::aws::sdk;
+use boxpilot::store::Store;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    sdk::init_logging();
+    let config = sdk::sdk_config().await;
+    let store: Arc<dyn Store> = Arc::new(sdk::dynamo_store(&config)?);
+    let publisher = Arc::new(sdk::IotDataPublisher::new(
+        &config,
+        &sdk::env("BOXPILOT_IOT_DATA_ENDPOINT")?,
+    ));
+    let stage = sdk::env("BOXPILOT_STAGE").unwrap_or_else(|_| "dev".into());
+    let handler = Arc::new(IngestLambda::new(store, publisher));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        let (handler, stage) = (handler.clone(), stage.clone());
+        async move {
+            let (invocation, result) = handler.handle(event.payload, now_ms).await;
+            match invocation.emf(&stage, now_ms()).to_log_line() {
+                Ok(line) => println!("{line}"),
+                Err(e) => tracing::error!(error = %e, "EMF line not rendered"),
+            }
+            result
+                .map(|()| serde_json::json!({ "kind": invocation.kind }))
+                .map_err(Error::from)
+        }
+    }))
+    .await
+}
