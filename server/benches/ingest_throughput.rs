@@ -109,7 +109,7 @@ async fn start_monitoring(
         let rule = serde_json::from_value(rule).expect("rule");
         store.put_alert_rule(&rule).await.expect("rule stored");
     }
-    let loop_task = AlertService::new(store.clone(), costs, settings).start();
+    let loop_task = AlertService::new(store.clone(), costs, settings, Vec::new()).start();
     let sampler = ConnectionSampler::start(store, core, Duration::from_secs(1));
     vec![loop_task, sampler]
 }

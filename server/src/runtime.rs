@@ -107,6 +107,32 @@ pub enum StartError {
     },
     #[error("{0}")]
     Broker(#[from] crate::broker::BrokerError),
+    #[error("{0}")]
+    Config(String),
+}
+
+/// Notifiers beyond the webhooks: SNS when configured (a build with the `aws` feature).
+async fn extra_notifiers(
+    settings: &MonitoringSettings,
+) -> Result<Vec<Arc<dyn crate::monitoring::Notifier>>, StartError> {
+    let Some(target) = &settings.sns else {
+        return Ok(Vec::new());
+    };
+    #[cfg(feature = "aws")]
+    {
+        let sns = crate::monitoring::SnsNotifier::connect(
+            target.topic_arn.clone(),
+            &target.region,
+            target.endpoint.as_deref(),
+        )
+        .await;
+        Ok(vec![Arc::new(sns)])
+    }
+    #[cfg(not(feature = "aws"))]
+    Err(StartError::Config(format!(
+        "alerts to SNS topic {}: this boxpilot was built without AWS support (build with `--features aws`)",
+        target.topic_arn
+    )))
 }
 
 /// A running embedded server.
@@ -237,7 +263,8 @@ pub async fn start_full(
     let sample_every = monitoring
         .evaluate_every
         .min(std::time::Duration::from_secs(60));
-    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring);
+    let notifiers = extra_notifiers(&monitoring).await?;
+    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, notifiers);
     let alert_loop = alerts.start();
     let sampler = ConnectionSampler::start(store.clone(), ingest.clone(), sample_every);
     let console = Arc::new(Console::new(

@@ -28,6 +28,7 @@ async fn built_files_are_served_compressed_cached_and_routed() {
         static_dir: dist,
         public_url: None,
         broker_public_url: None,
+        store: Default::default(),
     })
     .await
     .unwrap();

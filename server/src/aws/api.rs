@@ -77,7 +77,7 @@ pub fn api_router(
         prices: monitoring.prices.clone(),
         assumptions: monitoring.assumptions.clone(),
     });
-    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring);
+    let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, Vec::new());
     let console = Arc::new(Console::new(
         store.clone(),
         identity.clone(),

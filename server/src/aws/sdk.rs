@@ -17,17 +17,41 @@ pub fn env(name: &str) -> Result<String, String> {
         })
 }
 
-/// The SDK configuration of the Lambda's region and role: rustls on ring (no aws-lc build),
-/// short timeouts, the SDK's standard retries.
-pub async fn sdk_config() -> aws_config::SdkConfig {
+/// An SDK configuration loader with rustls on ring (no aws-lc build), the region if given, and
+/// an endpoint override if given (moto, DynamoDB Local, Alternator): there, without
+/// `AWS_ACCESS_KEY_ID` or `AWS_PROFILE` in the environment, fixed local credentials.
+pub fn config_loader(region: Option<&str>, endpoint: Option<&str>) -> aws_config::ConfigLoader {
     use aws_smithy_http_client::tls;
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(region) = region {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
+    }
+    if let Some(url) = endpoint {
+        loader = loader.endpoint_url(url);
+        if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
+            && std::env::var_os("AWS_PROFILE").is_none()
+        {
+            loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "boxpilot-local-endpoint",
+            ));
+        }
+    }
+    loader
+}
+
+/// The SDK configuration of the Lambda's region and role: short timeouts, the SDK's standard
+/// retries.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    config_loader(None, None)
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(2))

@@ -1,5 +1,5 @@
 use super::{shutdown_signal, DataDir};
-use crate::monitoring::{CostAssumptions, MonitoringSettings};
+use crate::monitoring::{CostAssumptions, MonitoringSettings, SnsTarget};
 use crate::runtime::{self, Running, ServeConfig, StoreChoice};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -60,6 +60,12 @@ pub struct ServeArgs {
     pub dynamodb_endpoint: Option<String>,
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub aws_region: String,
+    /// Alert notifications are also published to this SNS topic (a build with `--features aws`).
+    #[arg(long, env = "BOXPILOT_ALERT_SNS_TOPIC")]
+    pub alert_sns_topic: Option<String>,
+    /// An SNS-compatible endpoint for --alert-sns-topic (moto); default: the region's SNS.
+    #[arg(long, env = "BOXPILOT_SNS_ENDPOINT")]
+    pub sns_endpoint: Option<String>,
 }
 
 impl ServeArgs {
@@ -94,6 +100,19 @@ impl ServeArgs {
             assumptions: CostAssumptions {
                 basic_ingest: self.basic_ingest,
                 ..CostAssumptions::default()
+            },
+            sns: match &self.alert_sns_topic {
+                Some(arn) if !arn.starts_with("arn:") => {
+                    return Err(format!(
+                        "--alert-sns-topic {arn:?}: an SNS topic ARN (arn:aws:sns:...)"
+                    ))
+                }
+                Some(arn) => Some(SnsTarget {
+                    topic_arn: arn.clone(),
+                    region: self.aws_region.clone(),
+                    endpoint: self.sns_endpoint.clone(),
+                }),
+                None => None,
             },
             ..defaults
         })

@@ -97,10 +97,12 @@ fn metric_number(v: &MetricValue) -> Option<f64> {
 }
 
 impl AlertService {
+    /// `extra` notifiers are added to the settings' webhooks (SNS on AWS).
     pub fn new(
         store: Arc<dyn Store>,
         costs: Arc<CostModel>,
         settings: MonitoringSettings,
+        extra: Vec<Arc<dyn Notifier>>,
     ) -> Arc<Self> {
         let notifiers = settings
             .webhooks
@@ -113,6 +115,7 @@ impl AlertService {
                     settings.webhook_timeout,
                 )) as Arc<dyn Notifier>
             })
+            .chain(extra)
             .collect();
         Arc::new(Self {
             store,
@@ -282,9 +285,9 @@ impl AlertService {
                 attempts: 1,
                 detail: None,
             });
-            for _ in &self.notifiers {
+            for notifier in &self.notifiers {
                 record.deliveries.push(DeliveryView {
-                    channel: format!("webhook:{event}"),
+                    channel: format!("{}:{event}", notifier.channel()),
                     status: "sending".into(),
                     attempts: 0,
                     detail: None,
@@ -315,12 +318,13 @@ impl AlertService {
                 let mut state = service.state.lock().await;
                 let key = key_of(&record);
                 let mut current = state.records.get(&key).cloned().unwrap_or(record);
-                // The n-th webhook entry of this event is this notifier's.
-                let channel = format!("webhook:{event}");
+                // The notifiers' entries of an event follow its in-app entry, in notifier order.
+                let channel = format!("{}:{event}", notifier.channel());
+                let suffix = format!(":{event}");
                 if let Some(slot) = current
                     .deliveries
                     .iter_mut()
-                    .filter(|d| d.channel == channel)
+                    .filter(|d| d.channel.ends_with(&suffix) && !d.channel.starts_with("in_app"))
                     .nth(index)
                 {
                     *slot = DeliveryView { channel, ..outcome };

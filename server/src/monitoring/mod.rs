@@ -9,6 +9,8 @@ mod notify;
 mod rule_kinds;
 mod sampler;
 mod settings;
+#[cfg(feature = "aws")]
+mod sns;
 
 pub use alerting::AlertService;
 pub use costs::{usage_from_counts, CostModel};
@@ -17,7 +19,9 @@ pub use metrics::render_metrics;
 pub use notify::{Notifier, WebhookNotifier};
 pub use rule_kinds::rule_kinds;
 pub use sampler::ConnectionSampler;
-pub use settings::{CostAssumptions, MonitoringSettings};
+pub use settings::{CostAssumptions, MonitoringSettings, SnsTarget};
+#[cfg(feature = "aws")]
+pub use sns::SnsNotifier;
 
 /// An alert as stored: the view the API shows, keyed by (fired_at, rule, subject).
 pub use app::domain::AlertView as AlertRecord;

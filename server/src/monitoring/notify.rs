@@ -16,6 +16,8 @@ pub struct NotificationMessage {
 
 #[async_trait::async_trait]
 pub trait Notifier: Send + Sync + 'static {
+    /// The channel's name in the alert's deliveries (`webhook`, `sns`).
+    fn channel(&self) -> &'static str;
     /// Delivers one notification, retrying as the channel allows; says how it went.
     async fn deliver(&self, message: &NotificationMessage) -> DeliveryView;
 }
@@ -47,6 +49,10 @@ impl WebhookNotifier {
 
 #[async_trait::async_trait]
 impl Notifier for WebhookNotifier {
+    fn channel(&self) -> &'static str {
+        "webhook"
+    }
+
     async fn deliver(&self, message: &NotificationMessage) -> DeliveryView {
         let mut wait = self.backoff;
         let mut last = String::new();

@@ -54,6 +54,17 @@ pub struct MonitoringSettings {
     pub webhook_timeout: Duration,
     pub prices: PriceTable,
     pub assumptions: CostAssumptions,
+    /// Alert notifications are also published to this SNS topic (needs the `aws` feature).
+    pub sns: Option<SnsTarget>,
+}
+
+/// An SNS topic for alert notifications.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsTarget {
+    pub topic_arn: String,
+    pub region: String,
+    /// An SNS-compatible endpoint (moto), else the region's.
+    pub endpoint: Option<String>,
 }
 
 impl Default for MonitoringSettings {
@@ -66,6 +77,7 @@ impl Default for MonitoringSettings {
             webhook_timeout: Duration::from_secs(5),
             prices: PriceTable::aws_us_east_1(),
             assumptions: CostAssumptions::default(),
+            sns: None,
         }
     }
 }

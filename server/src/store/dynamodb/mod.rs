@@ -285,16 +285,8 @@ impl DynamoStore {
         endpoint_override: Option<String>,
         region: impl Into<String>,
     ) -> StoreResult<Self> {
-        use aws_smithy_http_client::tls;
         let region = region.into();
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(
-                tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(region.clone()))
-            .http_client(http)
+        let loader = crate::aws::sdk::config_loader(Some(&region), endpoint_override.as_deref())
             .retry_config(aws_config::retry::RetryConfig::disabled())
             .timeout_config(
                 aws_config::timeout::TimeoutConfig::builder()
@@ -302,20 +294,6 @@ impl DynamoStore {
                     .operation_attempt_timeout(Duration::from_secs(10))
                     .build(),
             );
-        if let Some(url) = &endpoint_override {
-            loader = loader.endpoint_url(url);
-            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none()
-                && std::env::var_os("AWS_PROFILE").is_none()
-            {
-                loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "local",
-                    "local",
-                    None,
-                    None,
-                    "boxpilot-local-endpoint",
-                ));
-            }
-        }
         let config = loader.load().await;
         let endpoint =
             endpoint_override.unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
