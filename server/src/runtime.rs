@@ -4,7 +4,7 @@ use crate::access::{BrokerAccess, BrokerTokens};
 use crate::broker::{BrokerSettings, EmbeddedBroker};
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
-use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
+use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
 use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, ConnectionSampler, CostModel, MonitoringSettings};
@@ -153,22 +153,6 @@ pub struct Running {
     pub alerts: Arc<AlertService>,
     stop_http: oneshot::Sender<()>,
     http_task: JoinHandle<()>,
-}
-
-struct StoreHealth(Arc<dyn Store>, String);
-
-#[async_trait::async_trait]
-impl HealthCheck for StoreHealth {
-    fn name(&self) -> &'static str {
-        "store"
-    }
-    async fn check(&self) -> Result<String, String> {
-        self.0
-            .ping()
-            .await
-            .map(|_| self.1.clone())
-            .map_err(|e| e.to_string())
-    }
 }
 
 struct BrokerHealth {

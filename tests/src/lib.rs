@@ -153,6 +153,26 @@ impl TestServer {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// A simulator of one box of fleet `f1` against this server's broker (no loss, no failures).
+    pub fn simulated_box(
+        &self,
+        device: &str,
+        secret: String,
+        rate: f64,
+        firmware: &str,
+    ) -> boxpilot::simulator::SimulatorConfig {
+        boxpilot::simulator::SimulatorConfig {
+            broker: format!("mqtt://127.0.0.1:{}", self.mqtt_port()),
+            fleet: FleetId::parse("f1").unwrap(),
+            boxes: vec![(DeviceId::parse(device).unwrap(), secret)],
+            rate,
+            loss: 0.0,
+            firmware: firmware.into(),
+            fail_rate: 0.0,
+            burst: None,
+        }
+    }
+
     /// Waits until the API shows the box online (its connection and status were processed).
     pub async fn wait_online(&self, device: &str, token: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

@@ -337,16 +337,7 @@ async fn the_simulator_honours_commands_and_rejects_unknown_ones() {
     let secret = server.add_device("f1", "sim1").await;
     let token = server.user_token("ops", &["operator", "fleet:f1"]).await;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let config = boxpilot::simulator::SimulatorConfig {
-        broker: format!("mqtt://127.0.0.1:{}", server.mqtt_port()),
-        fleet: app::domain::FleetId::parse("f1").unwrap(),
-        boxes: vec![(app::domain::DeviceId::parse("sim1").unwrap(), secret)],
-        rate: 5.0,
-        loss: 0.0,
-        firmware: "1.0.0".into(),
-        fail_rate: 0.0,
-        burst: None,
-    };
+    let config = server.simulated_box("sim1", secret, 5.0, "1.0.0");
     let sim = tokio::spawn(boxpilot::simulator::run(config, stop));
     // Wait for the box to be online.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);

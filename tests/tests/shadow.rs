@@ -233,16 +233,7 @@ async fn the_simulator_reconciles_what_it_supports() {
     let secret = server.add_device("f1", "sim1").await;
     let token = server.user_token("ops", &["operator", "fleet:f1"]).await;
     let (stop_tx, stop) = tokio::sync::watch::channel(false);
-    let config = boxpilot::simulator::SimulatorConfig {
-        broker: format!("mqtt://127.0.0.1:{}", server.mqtt_port()),
-        fleet: app::domain::FleetId::parse("f1").unwrap(),
-        boxes: vec![(app::domain::DeviceId::parse("sim1").unwrap(), secret)],
-        rate: 2.0,
-        loss: 0.0,
-        firmware: "2.0.1".into(),
-        fail_rate: 0.0,
-        burst: None,
-    };
+    let config = server.simulated_box("sim1", secret, 2.0, "2.0.1");
     let sim = tokio::spawn(boxpilot::simulator::run(config, stop));
     // Each boot reports what the box runs with.
     let first = wait_shadow(&server, &token, "sim1", |s| {

@@ -3,7 +3,7 @@
 use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
-use crate::http::{self, AppState, Health, HealthCheck, StaticFiles};
+use crate::http::{self, AppState, Health, StaticFiles, StoreHealth};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
 use crate::ingest::{IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
@@ -22,22 +22,6 @@ pub struct ApiConfig {
     pub broker_public_url: String,
     /// Names the store in `/healthz`.
     pub store_name: String,
-}
-
-struct StoreHealth(Arc<dyn Store>, String);
-
-#[async_trait::async_trait]
-impl HealthCheck for StoreHealth {
-    fn name(&self) -> &'static str {
-        "store"
-    }
-    async fn check(&self) -> Result<String, String> {
-        self.0
-            .ping()
-            .await
-            .map(|_| self.1.clone())
-            .map_err(|e| e.to_string())
-    }
 }
 
 /// The API Lambda's application.

@@ -12,6 +12,23 @@ pub trait HealthCheck: Send + Sync + 'static {
     async fn check(&self) -> Result<String, String>;
 }
 
+/// The store answers a cheap round trip; `.1` names it (`embedded`, `dynamodb table ...`).
+pub struct StoreHealth(pub Arc<dyn crate::store::Store>, pub String);
+
+#[async_trait::async_trait]
+impl HealthCheck for StoreHealth {
+    fn name(&self) -> &'static str {
+        "store"
+    }
+    async fn check(&self) -> Result<String, String> {
+        self.0
+            .ping()
+            .await
+            .map(|_| self.1.clone())
+            .map_err(|e| e.to_string())
+    }
+}
+
 #[derive(Default)]
 pub struct Health {
     checks: Vec<Arc<dyn HealthCheck>>,
