@@ -35,8 +35,9 @@ case "$ARCH" in
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends musl-tools >/dev/null
     fi
     say "cargo build --profile $PROFILE --target $TARGET (${BINS[*]})"
+    # musl-gcc compiles ring's C; linking stays Rust's default (its self-contained musl CRT):
+    # musl-gcc as the linker would make a PIE asking for /lib/ld-musl-x86_64.so.1, absent on Lambda.
     CC_x86_64_unknown_linux_musl=musl-gcc \
-    CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc \
       cargo build --locked --profile "$PROFILE" -p boxpilot --features aws --target "$TARGET" "${bin_args[@]}"
     ;;
   arm64)
@@ -65,7 +66,7 @@ for b in "${BINS[@]}"; do
   cp "$src" "$stage/bootstrap"
   chmod 0755 "$stage/bootstrap"
   # Static: no interpreter, no shared library (fails loudly if that ever changes).
-  if file "$stage/bootstrap" 2>/dev/null | grep -q "dynamically linked"; then
+  if file "$stage/bootstrap" 2>/dev/null | grep -Eq "dynamically linked|interpreter"; then
     echo "$stage/bootstrap is dynamically linked; Lambda's provided.al2023 needs a static binary" >&2
     exit 1
   fi
