@@ -18,6 +18,8 @@ step "lint: browser bundle (wasm32, csr)"
 cargo clippy -p boxpilot-app --features csr --target wasm32-unknown-unknown -- -D warnings
 step "the browser bundle pulls no server-only crate"
 scripts/check-wasm-deps.sh
+step "the AWS template (cfn-lint, checkov; every skip explained)"
+scripts/lint-deploy.sh
 step "unit and integration tests (the DynamoDB adapter and an end-to-end run on it against moto)"
 cargo test --workspace --no-fail-fast "${aws[@]}"
 step "unit tests of the browser bundle's own code (csr, on the host)"
