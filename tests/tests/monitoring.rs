@@ -403,7 +403,7 @@ async fn costs_follow_the_measured_counts_and_only_support_and_admin_see_them() 
 }
 
 #[tokio::test]
-async fn pipeline_health_ranks_boxes_by_loss_and_metrics_are_served_to_admins() {
+async fn pipeline_health_counts_loss_net_of_reboots_and_duplicates_and_metrics_serve_admins() {
     let server = TestServer::start_monitored(quick(vec![])).await;
     let admin = server.user_token("ada", &["admin"]).await;
     let operator = server.user_token("ops", &["operator", "fleet:f1"]).await;
@@ -419,15 +419,41 @@ async fn pipeline_health_ranks_boxes_by_loss_and_metrics_are_served_to_admins() 
             .await
             .unwrap();
     }
+    // A box that reboots starts again at seq 1 (a later box time): no loss.
+    let mut rebooted = connected_box(&server, "rebooted").await;
+    let t0 = now_ms() - 10_000;
+    for (seq, ts) in [
+        (1u64, t0),
+        (2, t0 + 1_000),
+        (3, t0 + 2_000),
+        (1, t0 + 5_000),
+        (2, t0 + 6_000),
+    ] {
+        rebooted
+            .publish_acked("dt/boxpilot/f1/rebooted/telemetry", telemetry(seq, ts, 4.0))
+            .await
+            .unwrap();
+    }
     server.flush().await;
     let (status, health) = server
         .get_json("/api/v1/monitoring/pipeline?fleet=f1&window=5m", &admin)
         .await;
     assert_eq!(status, 200, "{health}");
+    let rebooted = health["boxes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["device"] == "rebooted")
+        .unwrap();
+    assert_eq!(
+        rebooted["counts"]["lost"], 0,
+        "a reboot is not loss: {rebooted}"
+    );
+    assert_eq!(rebooted["counts"]["accepted"], 5);
     assert_eq!(health["boxes"][0]["device"], "lossy", "{health}");
     assert_eq!(health["boxes"][0]["counts"]["lost"], 5);
     assert_eq!(health["boxes"][0]["counts"]["duplicates"], 1);
-    assert_eq!(health["total"]["accepted"], 9);
+    assert_eq!(health["total"]["accepted"], 14);
     assert!(health["total"]["latency_samples"].as_u64().unwrap() >= 9);
     assert!(health["total"]["bytes"].as_u64().unwrap() > 0);
 
@@ -453,7 +479,7 @@ async fn pipeline_health_ranks_boxes_by_loss_and_metrics_are_served_to_admins() 
         "{text}"
     );
     assert!(
-        text.contains(r#"boxpilot_boxes{fleet="f1",state="online"} 2"#),
+        text.contains(r#"boxpilot_boxes{fleet="f1",state="online"} 3"#),
         "{text}"
     );
     let r = server
@@ -499,4 +525,56 @@ async fn the_monitoring_server_functions_answer_the_console() {
     let (status, refused) = server.call(&operator, "/api/monitoring/alerts").await;
     assert_ne!(status, 200, "{refused}");
     assert!(refused.to_string().contains("support"), "{refused}");
+}
+
+/// The console's own usage: API requests, and users who logged in this month (monthly active
+/// users, as Cognito bills them), on the pseudo-fleet `_console` for those who see every fleet.
+#[tokio::test]
+async fn the_console_fleet_counts_api_requests_and_monthly_active_users() {
+    let prices = MonitoringSettings::default()
+        .prices
+        .with_overrides(r#"{"prices": {"cognito_free_mau": 0}}"#)
+        .unwrap();
+    let server = TestServer::start_monitored(MonitoringSettings {
+        prices,
+        ..quick(vec![])
+    })
+    .await;
+    let admin = server.user_token("ada", &["admin"]).await;
+    let _ops = server.user_token("ops", &["operator", "fleet:f1"]).await;
+    server.add_user("idle", &["viewer", "fleet:f1"]).await;
+    for _ in 0..3 {
+        server.get_json("/api/v1/devices", &admin).await;
+    }
+    server.flush().await;
+    let (status, report) = server
+        .get_json(
+            "/api/v1/monitoring/costs?fleet=_console&period=month",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let line = |name: &str| {
+        report["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["name"].as_str().unwrap().contains(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} line in {report}"))
+    };
+    assert_eq!(
+        line("Cognito")["quantity"],
+        2.0,
+        "two users logged in, one did not"
+    );
+    assert!(line("API")["quantity"].as_f64().unwrap() >= 5.0, "{report}");
+    let support = server.user_token("sue", &["support", "fleet:f1"]).await;
+    let (status, _) = server
+        .get_json(
+            "/api/v1/monitoring/costs?fleet=_console&period=month",
+            &support,
+        )
+        .await;
+    assert_eq!(status, 403, "the console's usage spans every fleet");
 }

@@ -182,9 +182,28 @@ impl BuiltinIdentity {
             groups: groups.to_vec(),
             enabled: true,
             created_at: chrono::Utc::now().timestamp_millis(),
+            last_active_at: None,
         };
         self.store.put_user(&user).await.map_err(store_err)?;
         Ok(user)
+    }
+
+    /// Records the first login of the month (one write a month per user): monthly active users
+    /// for the cost model. A failure here never refuses the login.
+    async fn note_active(&self, user: &UserRecord) {
+        let now = chrono::Utc::now();
+        let (month_start, _) = monitor::cost::month_containing(now);
+        if user
+            .last_active_at
+            .is_some_and(|at| at >= month_start.timestamp_millis())
+        {
+            return;
+        }
+        let mut active = user.clone();
+        active.last_active_at = Some(now.timestamp_millis());
+        if let Err(e) = self.store.put_user(&active).await {
+            tracing::warn!(user = %user.username, error = %e, "monthly activity not recorded");
+        }
     }
 
     async fn update_user(
@@ -273,6 +292,7 @@ impl IdentityProvider for BuiltinIdentity {
         if !user.enabled {
             return Err(IdentityError::Disabled);
         }
+        self.note_active(&user).await;
         let mut tokens = self.issue(&user, now_secs())?;
         let refresh = random_secret();
         self.store

@@ -58,8 +58,17 @@ impl CostModel {
     }
 
     fn breakdown(&self, counts: &PipelineCounts) -> Result<monitor::cost::CostBreakdown, AppError> {
-        cost(&usage_from_counts(counts, &self.assumptions), &self.prices)
-            .map_err(|e| AppError::Internal(format!("cost model: {e}")))
+        self.breakdown_with_users(counts, 0)
+    }
+
+    fn breakdown_with_users(
+        &self,
+        counts: &PipelineCounts,
+        monthly_active_users: usize,
+    ) -> Result<monitor::cost::CostBreakdown, AppError> {
+        let mut usage = usage_from_counts(counts, &self.assumptions);
+        usage.monthly_active_users = monthly_active_users as f64;
+        cost(&usage, &self.prices).map_err(|e| AppError::Internal(format!("cost model: {e}")))
     }
 
     /// What a fleet would cost over `period` ending now (support and admin). The console's own
@@ -129,7 +138,19 @@ impl CostModel {
                 cost_usd: self.total(counts)?,
             });
         }
-        let breakdown = self.breakdown(&total)?;
+        // Monthly active users are a month's figure, billed to the console's own usage.
+        let active_users = if console && period == CostPeriod::Month {
+            store
+                .list_users()
+                .await
+                .map_err(store_error)?
+                .iter()
+                .filter(|u| u.last_active_at.is_some_and(|at| at >= month_start))
+                .count()
+        } else {
+            0
+        };
+        let breakdown = self.breakdown_with_users(&total, active_users)?;
         let boxes = if console {
             0
         } else {

@@ -268,6 +268,7 @@ pub async fn users_round_trip(store: &dyn Store) {
         groups: vec!["operator".into(), "fleet:north".into()],
         enabled: true,
         created_at: 1,
+        last_active_at: Some(7),
     };
     store.put_user(&user).await.unwrap();
     assert_eq!(store.get_user("ann").await.unwrap(), Some(user.clone()));

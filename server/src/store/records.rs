@@ -64,6 +64,9 @@ pub struct UserRecord {
     pub groups: Vec<String>,
     pub enabled: bool,
     pub created_at: i64,
+    /// The last login of a month (ms): monthly active users, as Cognito bills them.
+    #[serde(default)]
+    pub last_active_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
