@@ -79,8 +79,8 @@ for (const [name, options] of Object.entries(viewports)) {
         await page.locator('a[href="/monitoring"]:visible').first().click();
         await page.waitForURL('**/monitoring**');
         await page.waitForSelector('[data-monitoring]');
-        await page.waitForFunction(() => document.querySelector('[data-monitoring-fleet]')?.value, null, { timeout: 20_000 });
-        const fleet = await page.locator('[data-monitoring-fleet]').inputValue();
+        await page.waitForFunction(() => document.querySelector('[data-monitoring] [data-fleet-picker]')?.value, null, { timeout: 20_000 });
+        const fleet = await page.locator('[data-monitoring] [data-fleet-picker]').inputValue();
         assert.ok(fleet, 'a demo fleet is chosen');
 
         // Pipeline: the demo boxes' messages are counted, and the boxes are ranked.

@@ -2,6 +2,7 @@ use super::{AlertsTab, CostsTab, MonitoringTab, PipelineTab, SegmentedChoice};
 use crate::api::devices::list_devices;
 use crate::domain::{FleetId, MetricValue, Role};
 use crate::ui::auth::AuthContext;
+use crate::ui::fleet::FleetPicker;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -107,20 +108,7 @@ pub fn MonitoringPage() -> impl IntoView {
                         "What the pipeline loses, what the fleet costs, and what is alerting."
                     </p>
                 </div>
-                <label class="fleet-picker">
-                    <span>"Fleet"</span>
-                    <select
-                        name="fleet"
-                        data-monitoring-fleet
-                        on:change=move |ev| fleet.set(FleetId::parse(&event_target_value(&ev)).ok())
-                    >
-                        <For each=move || fleets.get() key=|f| f.to_string() let:f>
-                            <option value=f.to_string() selected=move || fleet.get().as_ref() == Some(&f)>
-                                {f.to_string()}
-                            </option>
-                        </For>
-                    </select>
-                </label>
+                <FleetPicker fleets=fleets fleet=fleet />
             </header>
             <Show when=allowed>
                 <nav class="monitor-tabs" aria-label="Monitoring views">

@@ -4,6 +4,7 @@ use crate::api::devices::list_devices;
 use crate::api::rollouts::{cancel_rollout, list_rollouts};
 use crate::domain::{FleetId, Role, RolloutView};
 use crate::ui::auth::AuthContext;
+use crate::ui::fleet::FleetPicker;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -126,19 +127,7 @@ pub fn RolloutsPage() -> impl IntoView {
                     <h1 id="rollouts-title">"Rollouts"</h1>
                     <p class="page-sub">"One command to many boxes, at a steady rate, stopped when too many fail."</p>
                 </div>
-                <label class="fleet-picker">
-                    <span>"Fleet"</span>
-                    <select
-                        name="fleet"
-                        on:change=move |ev| fleet.set(FleetId::parse(&event_target_value(&ev)).ok())
-                    >
-                        <For each=move || fleets.get() key=|f| f.to_string() let:f>
-                            <option value=f.to_string() selected=move || fleet.get().as_ref() == Some(&f)>
-                                {f.to_string()}
-                            </option>
-                        </For>
-                    </select>
-                </label>
+                <FleetPicker fleets=fleets fleet=fleet />
             </header>
             {move || {
                 error.get().map(|text| view! { <p class="banner error" role="alert">{text}</p> })
