@@ -2,7 +2,7 @@
 # Runs boxpilot's benchmarks and prints a summary (BENCHMARKS.md says what each measures and
 # records the figures). Short by default (each under a minute); --long for bigger runs.
 #
-#   scripts/bench.sh [--long] [--only ingest,store,telemetry,broker,commands,wasm,paint]
+#   scripts/bench.sh [--long] [--only ingest,store,telemetry,broker,commands,lambda,wasm,paint]
 #
 # Builds once (cargo bench profile = release, with the `bench-sqlite` feature so that the
 # store-choice bench compares redb with SQLite; BOXPILOT_BENCH_SQLITE=0 skips SQLite), then runs:
@@ -12,6 +12,8 @@
 #   4. broker_e2e         rumqttc QoS 1 -> embedded broker+store   vs mosquitto 2.0 in the same run
 #   4b. command_roundtrip REST command -> box (rumqttc) -> state seen by GET, sequential, vs a bare
 #                         MQTT round trip on the same broker; bulk rollout to 1,000 boxes
+#   4c. lambda_start      the lambda-ingest binary: spawn -> first event handled (local Runtime
+#                         API, DynamoDB on moto) and peak memory, vs `boxpilot --version`
 #   5. wasm size          dist/*_bg.wasm and JS glue: raw, gzip -9, brotli -q 11 (goal 300 KB brotli)
 #   6. first paint        tests/browser/first_paint.mjs on a throttled phone profile against
 #                         `boxpilot serve` (release) serving dist/
@@ -23,7 +25,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 long=""
-only="ingest,store,telemetry,broker,commands,wasm,paint"
+only="ingest,store,telemetry,broker,commands,lambda,wasm,paint"
 while [ $# -gt 0 ]; do
   case "$1" in
     --long) long=1 ;;
@@ -38,8 +40,9 @@ done
 wants() { [[ ",$only," == *",$1,"* ]]; }
 bench_args=()
 [ -n "$long" ] && bench_args+=(--long)
-features=(--features bench-sqlite)
-[ "${BOXPILOT_BENCH_SQLITE:-1}" = 0 ] && features=()
+# `aws`: the lambda_start bench runs the lambda-ingest binary against moto server.
+features=(--features bench-sqlite,aws)
+[ "${BOXPILOT_BENCH_SQLITE:-1}" = 0 ] && features=(--features aws)
 
 out=$(mktemp -d /tmp/boxpilot-bench.XXXXXX)
 echo "[bench] $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), load $(cut -d' ' -f1-3 /proc/loadavg), mode $([ -n "$long" ] && echo long || echo short); logs in $out"
@@ -48,7 +51,7 @@ echo "[bench] commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git 
 # One release build of everything the benches need (libs, the boxpilot binary, the benches); the
 # runs below use these executables, so a change in the work tree meanwhile does not mix versions.
 bin="$CARGO_TARGET_DIR/release/boxpilot"
-if wants ingest || wants store || wants telemetry || wants broker || wants commands || wants paint; then
+if wants ingest || wants store || wants telemetry || wants broker || wants commands || wants lambda || wants paint; then
   echo "[bench] building (cargo bench --no-run, release profile)..."
   cargo bench -p boxpilot "${features[@]}" --bench "*" --no-run --message-format=json \
     >"$out/build.json" 2>"$out/build.log" || { tail -40 "$out/build.log" >&2; exit 1; }
@@ -78,6 +81,7 @@ wants ingest && run_bench ingest_throughput
 wants store && run_bench store_choice
 wants telemetry && run_bench telemetry_query
 wants broker && run_bench broker_e2e
+wants lambda && run_bench lambda_start
 wants commands && run_bench command_roundtrip
 
 # The console: built by scripts/build-console.sh (which also writes the .br/.gz copies served).
@@ -141,7 +145,7 @@ fi
 
 echo
 echo "== summary (figures from this run; goals in BENCHMARKS.md)"
-for f in ingest_throughput store_choice telemetry_query broker_e2e command_roundtrip wasm first_paint; do
+for f in ingest_throughput store_choice telemetry_query broker_e2e command_roundtrip lambda_start wasm first_paint; do
   [ -f "$out/$f.txt" ] && { grep '^RESULT ' "$out/$f.txt" | sed 's/^RESULT /  /' || echo "  $f: no result (see $out/$f.err)"; }
 done
 echo "[bench] full output in $out"
