@@ -124,6 +124,41 @@ impl EmbeddedStore {
         Ok(Self { db: Arc::new(db) })
     }
 
+    /// One JSON document of a table keyed by a string, if any.
+    async fn get_doc<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        key: String,
+    ) -> StoreResult<Option<T>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let found = txn
+                .open_table(table)
+                .map_err(unavailable)?
+                .get(key.as_str())
+                .map_err(unavailable)?;
+            found.map(|b| from_json(b.value())).transpose()
+        })
+        .await
+    }
+
+    /// Every JSON document of a table keyed by a string, in key order.
+    async fn all_docs<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+    ) -> StoreResult<Vec<T>> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let t = txn.open_table(table).map_err(unavailable)?;
+            let mut out = Vec::new();
+            for entry in t.iter().map_err(unavailable)? {
+                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     /// Runs blocking redb work off the async runtime.
     async fn blocking<T, F>(&self, work: F) -> StoreResult<T>
     where
@@ -515,16 +550,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn list_alert_rules(&self) -> StoreResult<Vec<AlertRule>> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let table = txn.open_table(ALERT_RULES).map_err(unavailable)?;
-            let mut out = Vec::new();
-            for entry in table.iter().map_err(unavailable)? {
-                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
-            }
-            Ok(out)
-        })
-        .await
+        self.all_docs(ALERT_RULES).await
     }
 
     async fn put_alert(&self, alert: &AlertRecord) -> StoreResult<()> {
@@ -597,27 +623,11 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
-        let username = username.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let users = txn.open_table(USERS).map_err(unavailable)?;
-            let found = users.get(username.as_str()).map_err(unavailable)?;
-            found.map(|b| from_json(b.value())).transpose()
-        })
-        .await
+        self.get_doc(USERS, username.to_owned()).await
     }
 
     async fn list_users(&self) -> StoreResult<Vec<UserRecord>> {
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let users = txn.open_table(USERS).map_err(unavailable)?;
-            let mut out = Vec::new();
-            for entry in users.iter().map_err(unavailable)? {
-                out.push(from_json(entry.map_err(unavailable)?.1.value())?);
-            }
-            Ok(out)
-        })
-        .await
+        self.all_docs(USERS).await
     }
 
     async fn put_grant(&self, grant: &Grant) -> StoreResult<()> {
@@ -825,14 +835,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_rollout(&self, id: &str) -> StoreResult<Option<RolloutRecord>> {
-        let id = id.to_owned();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let rollouts = txn.open_table(ROLLOUTS).map_err(unavailable)?;
-            let found = rollouts.get(id.as_str()).map_err(unavailable)?;
-            found.map(|b| from_json(b.value())).transpose()
-        })
-        .await
+        self.get_doc(ROLLOUTS, id.to_owned()).await
     }
 
     async fn list_rollouts(
@@ -883,14 +886,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn get_shadow(&self, device: &DeviceId) -> StoreResult<Option<ShadowRecord>> {
-        let device = device.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_read().map_err(unavailable)?;
-            let shadows = txn.open_table(SHADOWS).map_err(unavailable)?;
-            let found = shadows.get(device.as_str()).map_err(unavailable)?;
-            found.map(|b| from_json(b.value())).transpose()
-        })
-        .await
+        self.get_doc(SHADOWS, device.to_string()).await
     }
 
     async fn put_shadow(&self, shadow: &ShadowRecord, expected: u64) -> StoreResult<()> {
