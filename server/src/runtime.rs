@@ -94,6 +94,63 @@ impl StoreChoice {
     }
 }
 
+/// How boxes are reached: the embedded MQTT broker, or AWS IoT Core (`--broker iot`, a build with
+/// the `aws` feature): commands and desired state are published through IoT Core's data plane and
+/// desired state is kept in its Device Shadow service; boxes' messages reach boxpilot through the
+/// IoT rules and the ingestion Lambda (deploy/template.yaml), not through this process.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BrokerChoice {
+    #[default]
+    Embedded,
+    IotCore {
+        /// The account's `xxxx-ats.iot.<region>.amazonaws.com`, or a local endpoint (moto).
+        data_endpoint: String,
+        region: String,
+    },
+}
+
+/// What `--broker iot` runs on instead of the embedded broker.
+struct IotCore {
+    publisher: Arc<dyn crate::outbound::DevicePublisher>,
+    shadows: Arc<dyn crate::shadow::ShadowDocuments>,
+    health: Arc<dyn HealthCheck>,
+    name: String,
+}
+
+impl BrokerChoice {
+    async fn connect(&self) -> Result<Option<IotCore>, StartError> {
+        match self {
+            BrokerChoice::Embedded => Ok(None),
+            #[cfg(feature = "aws")]
+            BrokerChoice::IotCore {
+                data_endpoint,
+                region,
+            } => {
+                use crate::aws::device_shadow::{DeviceShadows, IotCoreHealth};
+                let client = crate::aws::sdk::iot_data_client_at(region, data_endpoint).await;
+                let health = IotCoreHealth {
+                    client: client.clone(),
+                    endpoint: data_endpoint.clone(),
+                };
+                health.check().await.map_err(StartError::Config)?;
+                Ok(Some(IotCore {
+                    publisher: Arc::new(crate::aws::sdk::IotDataPublisher::from_client(
+                        client.clone(),
+                    )),
+                    shadows: Arc::new(DeviceShadows::new(client)),
+                    health: Arc::new(health),
+                    name: format!("AWS IoT Core at {data_endpoint}"),
+                }))
+            }
+            #[cfg(not(feature = "aws"))]
+            BrokerChoice::IotCore { .. } => Err(StartError::Config(
+                "--broker iot: this boxpilot was built without AWS support (build it with `--features aws`)"
+                    .into(),
+            )),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("{0}")]
@@ -146,7 +203,10 @@ pub struct Running {
     pub ingest: Arc<IngestCore>,
     pub commands: Arc<CommandService>,
     pub console_built: bool,
-    broker: EmbeddedBroker,
+    /// What `/healthz` calls the broker: `embedded, listening on ...` or `AWS IoT Core at ...`.
+    /// With `--broker iot` nothing listens for MQTT here: `mqtt_addr` and `ws_addr` are 0.0.0.0:0.
+    pub broker_name: String,
+    broker: Option<EmbeddedBroker>,
     sweeper: JoinHandle<()>,
     /// The alert loop and the connection sampler.
     background: Vec<JoinHandle<()>>,
@@ -189,6 +249,22 @@ pub async fn start_full(
     catalogue: Catalogue,
     monitoring: MonitoringSettings,
 ) -> Result<Running, StartError> {
+    start_on(config, catalogue, monitoring, BrokerChoice::Embedded).await
+}
+
+/// Starts on the given broker: the embedded one, or AWS IoT Core (`--broker iot`).
+pub async fn start_on(
+    config: ServeConfig,
+    catalogue: Catalogue,
+    monitoring: MonitoringSettings,
+    broker_choice: BrokerChoice,
+) -> Result<Running, StartError> {
+    if broker_choice != BrokerChoice::Embedded && config.broker_public_url.is_none() {
+        return Err(StartError::Config(
+            "--broker iot needs --broker-public-url: the IoT Core WebSocket URL browsers connect to (wss://<endpoint>/mqtt?x-amz-customauthorizer-name=<authorizer>)".into(),
+        ));
+    }
+    let iot = broker_choice.connect().await?;
     let store = config.store.open(&config.data_dir).await?;
     let keys = Arc::new(SigningKeys::load_or_create(&config.data_dir).map_err(StartError::Keys)?);
 
@@ -215,28 +291,42 @@ pub async fn start_full(
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
     let commands = CommandService::new(store.clone(), catalogue);
     let rollouts = RolloutService::new(store.clone(), commands.clone());
-    let shadows = ShadowService::new(store.clone());
+    let shadows = match &iot {
+        None => ShadowService::new(store.clone()),
+        Some(iot) => ShadowService::with_documents(store.clone(), iot.shadows.clone()),
+    };
 
     // The broker's WebSocket address is known once it is bound; the broker tokens name it.
     let broker_access = Arc::new(LateBrokerAccess::default());
-    let broker = EmbeddedBroker::start(
-        BrokerSettings::new(config.mqtt, config.mqtt_ws),
-        broker_access.clone(),
-        Arc::new(
-            BrokerFeed::new(ingest.clone())
-                .with_commands(commands.clone())
-                .with_shadows(shadows.clone()),
+    let broker = match &iot {
+        Some(_) => None,
+        None => Some(
+            EmbeddedBroker::start(
+                BrokerSettings::new(config.mqtt, config.mqtt_ws),
+                broker_access.clone(),
+                Arc::new(
+                    BrokerFeed::new(ingest.clone())
+                        .with_commands(commands.clone())
+                        .with_shadows(shadows.clone()),
+                ),
+            )
+            .await?,
         ),
-    )
-    .await?;
-    commands.set_publisher(Arc::new(broker.publisher()));
-    shadows.set_publisher(Arc::new(broker.publisher()));
+    };
+    let publisher: Arc<dyn crate::outbound::DevicePublisher> = match (&broker, &iot) {
+        (Some(broker), _) => Arc::new(broker.publisher()),
+        (None, Some(iot)) => iot.publisher.clone(),
+        (None, None) => unreachable!("either the embedded broker or IoT Core"),
+    };
+    commands.set_publisher(publisher.clone());
+    shadows.set_publisher(publisher);
     let sweeper = commands.start_sweeper();
     rollouts.resume().await;
-    let ws_url = config
-        .broker_public_url
-        .clone()
-        .unwrap_or_else(|| format!("ws://{}/mqtt", broker.ws_addr()));
+    let ws_url = match (&config.broker_public_url, &broker) {
+        (Some(url), _) => url.clone(),
+        (None, Some(broker)) => format!("ws://{}/mqtt", broker.ws_addr()),
+        (None, None) => unreachable!("checked above: --broker iot has --broker-public-url"),
+    };
     let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
     broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
 
@@ -269,9 +359,19 @@ pub async fn start_full(
             store.clone(),
             config.store.describe(),
         )))
-        .with(Arc::new(BrokerHealth {
-            tcp: broker.tcp_addr(),
-        }));
+        .with(match (&broker, &iot) {
+            (Some(broker), _) => Arc::new(BrokerHealth {
+                tcp: broker.tcp_addr(),
+            }) as Arc<dyn HealthCheck>,
+            (None, Some(iot)) => iot.health.clone(),
+            (None, None) => unreachable!("either the embedded broker or IoT Core"),
+        });
+    let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+    let broker_name = match (&broker, &iot) {
+        (Some(broker), _) => format!("embedded, listening on {}", broker.tcp_addr()),
+        (None, Some(iot)) => iot.name.clone(),
+        (None, None) => unreachable!("either the embedded broker or IoT Core"),
+    };
     let state = AppState {
         console,
         ingest: ingest.clone(),
@@ -299,14 +399,15 @@ pub async fn start_full(
     });
     Ok(Running {
         http_addr,
-        mqtt_addr: broker.tcp_addr(),
-        ws_addr: broker.ws_addr(),
+        mqtt_addr: broker.as_ref().map_or(nowhere, |b| b.tcp_addr()),
+        ws_addr: broker.as_ref().map_or(nowhere, |b| b.ws_addr()),
         public_url,
         store,
         identity,
         ingest,
         commands,
         console_built,
+        broker_name,
         broker,
         sweeper,
         background: vec![alert_loop, sampler],
@@ -317,8 +418,16 @@ pub async fn start_full(
 }
 
 impl Running {
+    /// The embedded broker. Panics with `--broker iot` (see [`Running::embedded_broker`]).
     pub fn broker(&self) -> &EmbeddedBroker {
-        &self.broker
+        self.broker
+            .as_ref()
+            .expect("the embedded broker runs (not --broker iot)")
+    }
+
+    /// The embedded broker, `None` with `--broker iot`.
+    pub fn embedded_broker(&self) -> Option<&EmbeddedBroker> {
+        self.broker.as_ref()
     }
 
     /// Stops HTTP, then the broker, then flushes the pipeline counters.
@@ -329,7 +438,9 @@ impl Running {
         for task in &self.background {
             task.abort();
         }
-        self.broker.shutdown().await;
+        if let Some(broker) = self.broker {
+            broker.shutdown().await;
+        }
         if let Err(e) = self.ingest.flush().await {
             tracing::error!(error = %e, "pipeline counters not flushed");
         }

@@ -3,13 +3,13 @@
 use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
-use crate::http::{self, AppState, Health, StaticFiles, StoreHealth};
+use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
 use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
 use crate::ingest::{IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
 use crate::outbound::DevicePublisher;
 use crate::rollouts::RolloutService;
-use crate::shadow::ShadowService;
+use crate::shadow::{ShadowDocuments, ShadowService, StoreShadows};
 use crate::store::Store;
 use std::sync::Arc;
 
@@ -33,11 +33,26 @@ pub struct ApiApp {
     pub identity: Arc<BuiltinIdentity>,
 }
 
+/// The application with desired state in the store (tests; the embedded shape).
 pub fn api_router(
     config: &ApiConfig,
     store: Arc<dyn Store>,
     keys: Arc<SigningKeys>,
     publisher: Arc<dyn DevicePublisher>,
+) -> ApiApp {
+    let shadow_documents = Arc::new(StoreShadows(store.clone()));
+    api_router_on(config, store, keys, publisher, shadow_documents, None)
+}
+
+/// The application with desired state kept by `shadow_documents` (the Device Shadow service on
+/// AWS) and, if given, a `/healthz` check of the broker (IoT Core's data plane).
+pub fn api_router_on(
+    config: &ApiConfig,
+    store: Arc<dyn Store>,
+    keys: Arc<SigningKeys>,
+    publisher: Arc<dyn DevicePublisher>,
+    shadow_documents: Arc<dyn ShadowDocuments>,
+    broker_health: Option<Arc<dyn HealthCheck>>,
 ) -> ApiApp {
     let identity = Arc::new(BuiltinIdentity::new(
         store.clone(),
@@ -48,7 +63,7 @@ pub fn api_router(
     let commands = CommandService::new(store.clone(), Catalogue::builtin());
     commands.set_publisher(publisher.clone());
     let rollouts = RolloutService::new(store.clone(), commands.clone());
-    let shadows = ShadowService::new(store.clone());
+    let shadows = ShadowService::with_documents(store.clone(), shadow_documents);
     shadows.set_publisher(publisher);
     let tokens = BrokerTokens::new(
         keys.clone(),
@@ -75,10 +90,13 @@ pub fn api_router(
             alerts,
         },
     ));
-    let health = Health::default().with(Arc::new(StoreHealth(
+    let mut health = Health::default().with(Arc::new(StoreHealth(
         store.clone(),
         config.store_name.clone(),
     )));
+    if let Some(check) = broker_health {
+        health = health.with(check);
+    }
     let state = AppState {
         console,
         ingest: ingest.clone(),

@@ -9,7 +9,7 @@ use crate::broker::Delivery;
 use crate::commands::{Catalogue, CommandService};
 use crate::ingest::{IngestCore, IngestOutcome, IngestSettings};
 use crate::outbound::DevicePublisher;
-use crate::shadow::ShadowService;
+use crate::shadow::{ShadowDocuments, ShadowService, StoreShadows};
 use crate::store::Store;
 use app::domain::topics::{self, ContractTopic, TopicKind};
 use app::domain::{DeviceId, FleetId};
@@ -124,10 +124,21 @@ impl IngestLambda {
     /// through `publisher` (IoT Core's data plane on AWS). Starts the core's writer on the
     /// current runtime.
     pub fn new(store: Arc<dyn Store>, publisher: Arc<dyn DevicePublisher>) -> Self {
+        let shadow_documents = Arc::new(StoreShadows(store.clone()));
+        Self::with_shadow_documents(store, publisher, shadow_documents)
+    }
+
+    /// As [`IngestLambda::new`], with desired state kept by `shadow_documents` (the Device Shadow
+    /// service on AWS: boxes' reports on `dt/.../shadow` are applied to it).
+    pub fn with_shadow_documents(
+        store: Arc<dyn Store>,
+        publisher: Arc<dyn DevicePublisher>,
+        shadow_documents: Arc<dyn ShadowDocuments>,
+    ) -> Self {
         let core = IngestCore::start(store.clone(), IngestSettings::default());
         let commands = CommandService::new(store.clone(), Catalogue::builtin());
         commands.set_publisher(publisher.clone());
-        let shadows = ShadowService::new(store.clone());
+        let shadows = ShadowService::with_documents(store.clone(), shadow_documents);
         shadows.set_publisher(publisher);
         Self {
             store,

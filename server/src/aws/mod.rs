@@ -9,10 +9,13 @@
 //!
 //! These modules make no AWS call and are tested without AWS (server/tests/aws_handlers.rs with
 //! fixtures of the real event shapes). [`sdk`] (feature `aws`) holds what talks to AWS: the IoT
-//! data-plane publisher, the signing key from Secrets Manager, the SDK configuration. The
+//! data-plane publisher, the signing key from Secrets Manager, the SDK configuration;
+//! [`device_shadow`] (feature `aws`) keeps desired state in IoT Core's Device Shadow service. The
 //! binaries are `server/src/bin/lambda-{ingest,authorizer,api}.rs`.
 pub mod api;
 pub mod authorizer;
+#[cfg(feature = "aws")]
+pub mod device_shadow;
 pub mod ingest;
 pub mod iot_policy;
 pub mod presence_event;

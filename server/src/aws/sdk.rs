@@ -85,18 +85,39 @@ pub struct IotDataPublisher {
 impl IotDataPublisher {
     /// `endpoint`: the account's `xxxx-ats.iot.<region>.amazonaws.com` (`BOXPILOT_IOT_DATA_ENDPOINT`).
     pub fn new(config: &aws_config::SdkConfig, endpoint: &str) -> Self {
-        let url = if endpoint.starts_with("https://") || endpoint.starts_with("http://") {
-            endpoint.to_owned()
-        } else {
-            format!("https://{endpoint}")
-        };
-        let conf = aws_sdk_iotdataplane::config::Builder::from(config)
-            .endpoint_url(url)
-            .build();
-        Self {
-            client: aws_sdk_iotdataplane::Client::from_conf(conf),
-        }
+        Self::from_client(iot_data_client(config, endpoint))
     }
+
+    /// Over a client of [`iot_data_client`] (shared with the Device Shadow adapter).
+    pub fn from_client(client: aws_sdk_iotdataplane::Client) -> Self {
+        Self { client }
+    }
+}
+
+/// A client of IoT Core's data plane (Publish, the Device Shadow service) at `endpoint`: the
+/// account's `xxxx-ats.iot.<region>.amazonaws.com` (`https://` is added), or a local URL (moto).
+pub fn iot_data_client(
+    config: &aws_config::SdkConfig,
+    endpoint: &str,
+) -> aws_sdk_iotdataplane::Client {
+    let url = if endpoint.starts_with("https://") || endpoint.starts_with("http://") {
+        endpoint.to_owned()
+    } else {
+        format!("https://{endpoint}")
+    };
+    let conf = aws_sdk_iotdataplane::config::Builder::from(config)
+        .endpoint_url(url)
+        .build();
+    aws_sdk_iotdataplane::Client::from_conf(conf)
+}
+
+/// A data-plane client for `boxpilot serve --broker iot`: the region's configuration and
+/// `endpoint`. An `http://` endpoint is a local one (moto), with fixed local credentials when the
+/// environment names none, as `--dynamodb-endpoint`; IoT Core's own endpoints are `https://`.
+pub async fn iot_data_client_at(region: &str, endpoint: &str) -> aws_sdk_iotdataplane::Client {
+    let local = endpoint.starts_with("http://").then_some(endpoint);
+    let config = config_loader(Some(region), local).load().await;
+    iot_data_client(&config, endpoint)
 }
 
 #[async_trait::async_trait]

@@ -1,7 +1,8 @@
 //! Lambda entry point: the HTTP API and server functions behind API Gateway (HTTP API, payload
 //! 2.0), serving the router `boxpilot serve` runs (`boxpilot::aws::api`). Deployed by
 //! deploy/template.yaml as `ApiFunction`.
-use boxpilot::aws::api::{api_router, ApiConfig};
+use boxpilot::aws::api::{api_router_on, ApiConfig};
+use boxpilot::aws::device_shadow::{DeviceShadows, IotCoreHealth};
 use boxpilot::aws::sdk;
 use boxpilot::store::Store;
 use lambda_http::Error;
@@ -15,16 +16,29 @@ async fn main() -> Result<(), Error> {
     let store_name = format!("dynamodb table {}", dynamo.table());
     let store: Arc<dyn Store> = Arc::new(dynamo);
     let keys = Arc::new(sdk::signing_keys(&config).await?);
-    let publisher = Arc::new(sdk::IotDataPublisher::new(
-        &config,
-        &sdk::env("BOXPILOT_IOT_DATA_ENDPOINT")?,
-    ));
+    // Commands and desired state through IoT Core's data plane; desired state in the Device
+    // Shadow service (named shadow `boxpilot` of the box's thing).
+    let iot_endpoint = sdk::env("BOXPILOT_IOT_DATA_ENDPOINT")?;
+    let iot = sdk::iot_data_client(&config, &iot_endpoint);
+    let publisher = Arc::new(sdk::IotDataPublisher::from_client(iot.clone()));
+    let shadow_documents = Arc::new(DeviceShadows::new(iot.clone()));
+    let broker_health = Arc::new(IotCoreHealth {
+        client: iot,
+        endpoint: iot_endpoint,
+    });
     let api = ApiConfig {
         public_url: sdk::env("BOXPILOT_PUBLIC_URL")?,
         broker_public_url: sdk::env("BOXPILOT_BROKER_PUBLIC_URL")?,
         store_name,
     };
-    let app = api_router(&api, store, keys, publisher);
+    let app = api_router_on(
+        &api,
+        store,
+        keys,
+        publisher,
+        shadow_documents,
+        Some(broker_health),
+    );
     // As `boxpilot serve` at its first start: with no user at all, `admin` is created and its
     // password logged once (deploy/README.md, "First admin").
     match app.identity.ensure_initial_admin().await {

@@ -1,6 +1,7 @@
 //! Lambda entry point: IoT rule events (box messages, lifecycle events) into the ingestion core
 //! (`boxpilot::aws::ingest`), one CloudWatch EMF line per invocation. Deployed by
 //! deploy/template.yaml as `IngestFunction`.
+use boxpilot::aws::device_shadow::DeviceShadows;
 use boxpilot::aws::ingest::IngestLambda;
 use boxpilot::aws::sdk;
 use boxpilot::store::Store;
@@ -16,12 +17,16 @@ async fn main() -> Result<(), Error> {
     sdk::init_logging();
     let config = sdk::sdk_config().await;
     let store: Arc<dyn Store> = Arc::new(sdk::dynamo_store(&config)?);
-    let publisher = Arc::new(sdk::IotDataPublisher::new(
-        &config,
-        &sdk::env("BOXPILOT_IOT_DATA_ENDPOINT")?,
-    ));
+    let iot = sdk::iot_data_client(&config, &sdk::env("BOXPILOT_IOT_DATA_ENDPOINT")?);
+    let publisher = Arc::new(sdk::IotDataPublisher::from_client(iot.clone()));
+    // Reports on dt/.../shadow go to the Device Shadow service, where the API keeps desired state.
+    let shadow_documents = Arc::new(DeviceShadows::new(iot));
     let stage = sdk::env("BOXPILOT_STAGE").unwrap_or_else(|_| "dev".into());
-    let handler = Arc::new(IngestLambda::new(store, publisher));
+    let handler = Arc::new(IngestLambda::with_shadow_documents(
+        store,
+        publisher,
+        shadow_documents,
+    ));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (handler, stage) = (handler.clone(), stage.clone());
         async move {

@@ -1,6 +1,6 @@
 use super::{shutdown_signal, DataDir};
 use crate::monitoring::{CostAssumptions, MonitoringSettings, SnsTarget};
-use crate::runtime::{self, Running, ServeConfig, StoreChoice};
+use crate::runtime::{self, BrokerChoice, Running, ServeConfig, StoreChoice};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -66,6 +66,15 @@ pub struct ServeArgs {
     /// An SNS-compatible endpoint for --alert-sns-topic (moto); default: the region's SNS.
     #[arg(long, env = "BOXPILOT_SNS_ENDPOINT")]
     pub sns_endpoint: Option<String>,
+    /// How boxes are reached: `embedded` (the MQTT broker of this process) or `iot` (AWS IoT
+    /// Core: publish through its data plane at --iot-data-endpoint, desired state in its Device
+    /// Shadow service, browsers at --broker-public-url; a build with `--features aws`).
+    #[arg(long, env = "BOXPILOT_BROKER", default_value = "embedded", value_parser = ["embedded", "iot"])]
+    pub broker: String,
+    /// IoT Core's data endpoint with --broker iot (`aws iot describe-endpoint --endpoint-type
+    /// iot:Data-ATS`), or a local http:// endpoint (moto).
+    #[arg(long, env = "BOXPILOT_IOT_DATA_ENDPOINT")]
+    pub iot_data_endpoint: Option<String>,
 }
 
 impl ServeArgs {
@@ -118,6 +127,23 @@ impl ServeArgs {
         })
     }
 
+    /// The broker from the flags; `--broker iot` needs its endpoint and the browsers' URL.
+    pub fn broker_choice(&self) -> Result<BrokerChoice, String> {
+        if self.broker != "iot" {
+            return Ok(BrokerChoice::Embedded);
+        }
+        let data_endpoint = self.iot_data_endpoint.clone().ok_or(
+            "--broker iot needs --iot-data-endpoint (aws iot describe-endpoint --endpoint-type iot:Data-ATS)",
+        )?;
+        if self.broker_public_url.is_none() {
+            return Err("--broker iot needs --broker-public-url: wss://<iot data endpoint>/mqtt?x-amz-customauthorizer-name=<authorizer> (deploy/template.yaml's BrokerUrl output)".into());
+        }
+        Ok(BrokerChoice::IotCore {
+            data_endpoint,
+            region: self.aws_region.clone(),
+        })
+    }
+
     pub fn config(&self) -> ServeConfig {
         ServeConfig {
             http: self.http,
@@ -146,9 +172,14 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         Some(path) => crate::commands::Catalogue::load(path)?,
         None => crate::commands::Catalogue::builtin(),
     };
-    let running = runtime::start_full(args.config(), catalogue, args.monitoring()?)
-        .await
-        .map_err(|e| e.to_string())?;
+    let running = runtime::start_on(
+        args.config(),
+        catalogue,
+        args.monitoring()?,
+        args.broker_choice()?,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if let Some(password) = running
         .identity
         .ensure_initial_admin()
@@ -158,10 +189,13 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         println!("First start: created user `admin` with password `{password}` (shown once; change it with `boxpilot user passwd admin`).");
     }
     println!("boxpilot console  {}", running.public_url);
-    println!(
-        "MQTT              mqtt://{}   (WebSocket ws://{}/mqtt)",
-        running.mqtt_addr, running.ws_addr
-    );
+    match running.embedded_broker() {
+        Some(_) => println!(
+            "MQTT              mqtt://{}   (WebSocket ws://{}/mqtt)",
+            running.mqtt_addr, running.ws_addr
+        ),
+        None => println!("broker            {}", running.broker_name),
+    }
     println!("data              {}", args.data.data_dir.display());
     if !running.console_built {
         println!("note: the console is not built in {} (run scripts/build-console.sh); the API and broker run.", args.static_dir.display());

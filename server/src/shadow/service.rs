@@ -1,6 +1,6 @@
 //! The desired-state service: people change `desired` (naming the version they saw), boxes report
 //! `reported`; the box is sent its desired state and delta when it changes and when it subscribes.
-use super::ShadowRecord;
+use super::{ShadowDocuments, ShadowRecord, StoreShadows};
 use crate::broker::Delivery;
 use crate::console::{store_error, visible_device};
 use crate::outbound::DevicePublisher;
@@ -20,13 +20,23 @@ fn now_ms() -> i64 {
 
 pub struct ShadowService {
     store: Arc<dyn Store>,
+    documents: Arc<dyn ShadowDocuments>,
     publisher: OnceLock<Arc<dyn DevicePublisher>>,
 }
 
 impl ShadowService {
+    /// Shadows kept in the store.
     pub fn new(store: Arc<dyn Store>) -> Arc<Self> {
+        let documents = Arc::new(StoreShadows(store.clone()));
+        Self::with_documents(store, documents)
+    }
+
+    /// Shadows kept by `documents` (IoT Core's Device Shadow service with `--broker iot`); boxes
+    /// and their fleets are still read from `store`.
+    pub fn with_documents(store: Arc<dyn Store>, documents: Arc<dyn ShadowDocuments>) -> Arc<Self> {
         Arc::new(Self {
             store,
+            documents,
             publisher: OnceLock::new(),
         })
     }
@@ -38,8 +48,8 @@ impl ShadowService {
 
     async fn load(&self, device: &DeviceId, fleet: &FleetId) -> Result<ShadowRecord, StoreError> {
         Ok(self
-            .store
-            .get_shadow(device)
+            .documents
+            .get(device, fleet)
             .await?
             .unwrap_or_else(|| ShadowRecord::empty(device.clone(), fleet.clone())))
     }
@@ -64,7 +74,8 @@ impl ShadowService {
     ) -> Result<ShadowView, AppError> {
         let d = visible_device(self.store.as_ref(), caller, device).await?;
         caller.require(Role::Operator)?;
-        let mut shadow = self.load(device, &d.fleet).await.map_err(store_error)?;
+        let current = self.load(device, &d.fleet).await.map_err(store_error)?;
+        let mut shadow = current.clone();
         if update.version != shadow.version {
             return Err(stale(update.version, shadow.version));
         }
@@ -75,13 +86,13 @@ impl ShadowService {
         }
         shadow.desired = apply_patch(&shadow.desired, &update.desired, "desired")
             .map_err(AppError::BadRequest)?;
-        let expected = shadow.version;
         shadow.version += 1;
         shadow.desired_version = shadow.version;
         shadow.desired_at = Some(now_ms());
         shadow.desired_by = Some(format!("user:{}", caller.username));
-        self.store
-            .put_shadow(&shadow, expected)
+        let shadow = self
+            .documents
+            .put(&current, &shadow)
             .await
             .map_err(|e| match e {
                 StoreError::Conflict(_) => stale(update.version, update.version + 1),
@@ -107,7 +118,7 @@ impl ShadowService {
 
     /// A box subscribed to its shadow topic: it gets its desired state, if it has one.
     pub async fn on_subscribed(&self, fleet: &FleetId, device: &DeviceId) {
-        match self.store.get_shadow(device).await {
+        match self.documents.get(device, fleet).await {
             Ok(Some(shadow)) if !shadow.desired.is_empty() && &shadow.fleet == fleet => {
                 self.send_desired(&shadow).await
             }
@@ -128,7 +139,7 @@ impl ShadowService {
             }
         };
         for _ in 0..REPORT_ATTEMPTS {
-            let mut shadow = match self.load(device, fleet).await {
+            let current = match self.load(device, fleet).await {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::warn!(%device, error = %e, "shadow report not stored");
@@ -136,13 +147,14 @@ impl ShadowService {
                 }
             };
             if let Some(v) = report.version {
-                if v < shadow.desired_version {
-                    tracing::info!(%device, reported_version = v, desired_version = shadow.desired_version,
+                if v < current.desired_version {
+                    tracing::info!(%device, reported_version = v, desired_version = current.desired_version,
                         "shadow report refused: stale version; the box is sent the current desired state");
-                    self.send_desired(&shadow).await;
+                    self.send_desired(&current).await;
                     return Delivery::Done;
                 }
             }
+            let mut shadow = current.clone();
             shadow.reported = match apply_patch(&shadow.reported, &report.reported, "reported") {
                 Ok(r) => r,
                 Err(reason) => {
@@ -150,11 +162,10 @@ impl ShadowService {
                     return Delivery::Done;
                 }
             };
-            let expected = shadow.version;
             shadow.version += 1;
             shadow.reported_at = Some(now_ms());
-            match self.store.put_shadow(&shadow, expected).await {
-                Ok(()) => return Delivery::Done,
+            match self.documents.put(&current, &shadow).await {
+                Ok(_) => return Delivery::Done,
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => {
                     tracing::warn!(%device, error = %e, "shadow report not stored");
