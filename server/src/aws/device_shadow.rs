@@ -212,7 +212,7 @@ impl DeviceShadows {
             Err(SdkError::ServiceError(e)) => {
                 let hint = match e.err() {
                     UpdateThingShadowError::RequestEntityTooLargeException(_) => {
-                        " (the Device Shadow keeps at most 8 KB of state per shadow)"
+                        " (the shadow document's size limit, 8 KB by default)"
                     }
                     err if err.code() == Some("ResourceNotFoundException") => {
                         " (is the box registered as a thing? deploy/README.md, \"Register a box\")"
