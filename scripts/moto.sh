@@ -24,7 +24,7 @@ case "${1:-start}" in
       exit 0
     fi
     port="${2:-$(scripts/free-port.sh)}"
-    nohup "$MOTO" -H 127.0.0.1 -p "$port" >"$STATE/log" 2>&1 &
+    MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP=true nohup "$MOTO" -H 127.0.0.1 -p "$port" >"$STATE/log" 2>&1 &
     echo $! >"$STATE/pid"
     echo "$port" >"$STATE/port"
     for _ in $(seq 1 100); do

@@ -1,10 +1,10 @@
 //! The service layer the server functions call (server side only). The server crate implements it;
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
-    AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue,
-    CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary, FleetId,
-    HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, SessionInfo,
-    ShadowUpdate, ShadowView,
+    AccountSecurity, AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential,
+    CommandCatalogue, CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary,
+    FleetId, HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, SessionInfo,
+    ShadowUpdate, ShadowView, SignInChallenge, TotpSetup,
 };
 use std::sync::Arc;
 
@@ -56,6 +56,13 @@ pub struct NewSession {
     pub info: SessionInfo,
 }
 
+/// Where a sign-in stands on the server: a new session, or a question for the user.
+#[derive(Debug, Clone)]
+pub enum SignInProgress {
+    Session(NewSession),
+    Challenge(SignInChallenge),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryQuery {
     pub device: DeviceId,
@@ -76,8 +83,27 @@ pub struct CommandRequest {
 
 #[async_trait::async_trait]
 pub trait ConsoleService: Send + Sync + 'static {
-    async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError>;
+    /// Checks a password: a session, or the identity provider's next question.
+    async fn login(&self, username: &str, password: &str) -> Result<SignInProgress, AppError>;
+    /// Answers a challenge of a sign-in in progress (new password, TOTP code).
+    async fn answer_challenge(
+        &self,
+        challenge: &SignInChallenge,
+        answer: &str,
+    ) -> Result<SignInProgress, AppError>;
     async fn logout(&self, session_id: &str) -> Result<(), AppError>;
+    /// Ends every session of the session's user, on every device (Cognito's global sign-out).
+    async fn sign_out_everywhere(&self, session_id: &str) -> Result<(), AppError>;
+    /// The account's two-step sign-in settings.
+    async fn account_security(&self, session_id: &str) -> Result<AccountSecurity, AppError>;
+    /// Starts adding an authenticator app: its secret and QR code.
+    async fn begin_totp_setup(&self, session_id: &str) -> Result<TotpSetup, AppError>;
+    /// Finishes adding an authenticator app with its first code; sign-ins then ask for a code.
+    async fn confirm_totp_setup(
+        &self,
+        session_id: &str,
+        code: &str,
+    ) -> Result<AccountSecurity, AppError>;
     /// The caller behind a session cookie, refreshing its tokens when they expired.
     async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError>;
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError>;

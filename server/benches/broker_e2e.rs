@@ -286,6 +286,7 @@ fn main() {
             public_url: None,
             broker_public_url: None,
             store: Default::default(),
+            identity: Default::default(),
         })
         .await
         .expect("server starts");

@@ -668,11 +668,12 @@ fn main() {
             public_url: None,
             broker_public_url: None,
             store: Default::default(),
+            identity: Default::default(),
         })
         .await
         .expect("server starts");
         running
-            .identity
+            .users
             .add_user(
                 "bench-ops",
                 password,

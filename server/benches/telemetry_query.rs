@@ -155,12 +155,13 @@ fn main() {
             public_url: None,
             broker_public_url: None,
             store: Default::default(),
+            identity: Default::default(),
         })
         .await
         .expect("server starts");
         let password = "bench-admin-password-0123456789";
         running
-            .identity
+            .users
             .add_user("bench-admin", password, &["admin".to_string()])
             .await
             .expect("user");

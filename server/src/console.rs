@@ -4,8 +4,8 @@ use crate::access::BrokerTokens;
 use crate::commands::{catalogue_view, command_view, CommandService, IssueRequest};
 use crate::downsample::downsample;
 use crate::identity::{
-    caller_from_claims, sha256_hex, Expectation, IdentityError, IdentityProvider, LoginOutcome,
-    TokenError,
+    caller_from_claims, sha256_hex, totp_setup, AuthTokens, Challenge, ChallengeKind, Expectation,
+    IdentityError, IdentityProvider, LoginOutcome, TokenError,
 };
 use crate::ingest::IngestCore;
 use crate::monitoring::{pipeline_health, render_metrics, AlertService, CostModel, CONSOLE_FLEET};
@@ -13,12 +13,14 @@ use crate::rollouts::RolloutService;
 use crate::shadow::ShadowService;
 use crate::store::{DeviceRecord, Grant, GrantKind, Store, StoreError};
 use app::domain::{
-    AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential, CommandCatalogue,
-    CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary, FleetId,
-    HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, ShadowUpdate,
-    ShadowView,
+    check_totp_code, AccountSecurity, AlertsOverview, AppError, AuditEntry, AuditQuery,
+    BrokerCredential, CommandCatalogue, CommandView, CostPeriod, CostReport, DeadLetter, DeviceId,
+    DeviceSummary, FleetId, HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView,
+    Series, ShadowUpdate, ShadowView, SignInChallenge, TotpSetup,
 };
-use app::service::{Caller, CommandRequest, ConsoleService, NewSession, TelemetryQuery};
+use app::service::{
+    Caller, CommandRequest, ConsoleService, NewSession, SignInProgress, TelemetryQuery,
+};
 use std::sync::Arc;
 
 /// The size of one stored reading as the cost model reads it back (a handful of metrics).
@@ -76,6 +78,10 @@ pub async fn visible_device(
 fn identity_error(e: IdentityError) -> AppError {
     match e {
         IdentityError::BadCredentials => AppError::BadCredentials,
+        IdentityError::ChallengeExpired => AppError::SignInExpired,
+        IdentityError::WrongCode | IdentityError::Unsupported(_) => {
+            AppError::BadRequest(e.to_string())
+        }
         IdentityError::Disabled => AppError::Forbidden("this account is disabled".into()),
         IdentityError::InvalidToken(_) => AppError::Unauthenticated,
         IdentityError::Invalid(m) => AppError::BadRequest(m),
@@ -165,6 +171,23 @@ impl Console {
             .map_err(identity_error)
     }
 
+    /// Answers a challenge for a script: tokens or the next challenge.
+    pub async fn token_answer(
+        &self,
+        challenge: &Challenge,
+        answer: &str,
+    ) -> Result<LoginOutcome, AppError> {
+        if challenge.session.len() > 8192 || answer.len() > 1024 {
+            return Err(AppError::BadRequest(
+                "this sign-in answer is too long".into(),
+            ));
+        }
+        self.identity
+            .answer(challenge, answer)
+            .await
+            .map_err(identity_error)
+    }
+
     pub async fn token_refresh(
         &self,
         username: &str,
@@ -183,33 +206,9 @@ impl Console {
             .map_err(identity_error)
     }
 
-    pub fn require_fleet(caller: &Caller, fleet: &FleetId) -> Result<(), AppError> {
-        if caller.may_see_fleet(fleet) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "fleet {fleet} is not one of yours"
-            )))
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl ConsoleService for Console {
-    async fn login(&self, username: &str, password: &str) -> Result<NewSession, AppError> {
-        let tokens = match self
-            .identity
-            .login(username, password)
-            .await
-            .map_err(identity_error)?
-        {
-            LoginOutcome::Tokens(t) => t,
-            LoginOutcome::Challenge { name, .. } => {
-                return Err(AppError::BadRequest(format!(
-                    "the identity provider asks for {name}, which this console cannot answer yet"
-                )))
-            }
-        };
+    /// Opens a browser session on the provider's tokens: the cookie's id is returned once, the
+    /// tokens stay here.
+    async fn open_session(&self, tokens: AuthTokens) -> Result<NewSession, AppError> {
         let caller = self.bearer_caller(&tokens.access_token).await?;
         let secret = {
             let bytes: [u8; 32] = rand::random();
@@ -233,29 +232,31 @@ impl ConsoleService for Console {
         })
     }
 
-    async fn logout(&self, session_id: &str) -> Result<(), AppError> {
-        let hash = sha256_hex(session_id);
-        if let Some(grant) = self
-            .store
-            .get_grant(GrantKind::Session, &hash)
-            .await
-            .map_err(store_error)?
-        {
-            if let Some(refresh) = &grant.refresh_token {
-                self.identity
-                    .revoke(refresh)
-                    .await
-                    .map_err(identity_error)?;
+    async fn sign_in_progress(&self, outcome: LoginOutcome) -> Result<SignInProgress, AppError> {
+        match outcome {
+            LoginOutcome::Tokens(tokens) => {
+                self.open_session(tokens).await.map(SignInProgress::Session)
             }
-            self.store
-                .delete_grant(GrantKind::Session, &hash)
-                .await
-                .map_err(store_error)?;
+            LoginOutcome::Challenge(challenge) => {
+                let totp = match &challenge.totp_secret {
+                    Some(secret) => {
+                        Some(totp_setup(&challenge.username, secret).map_err(AppError::Internal)?)
+                    }
+                    None => None,
+                };
+                Ok(SignInProgress::Challenge(SignInChallenge {
+                    kind: challenge.kind,
+                    username: challenge.username,
+                    session: challenge.session,
+                    totp,
+                }))
+            }
         }
-        Ok(())
     }
 
-    async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError> {
+    /// The session's access token, refreshed when it expired (backend-for-frontend: the server
+    /// refreshes on the browser's behalf), and the caller it names.
+    async fn fresh_access_token(&self, session_id: &str) -> Result<(String, Caller), AppError> {
         let hash = sha256_hex(session_id);
         let mut grant = self
             .store
@@ -270,10 +271,12 @@ impl ConsoleService for Console {
             .ok_or(AppError::Unauthenticated)?;
         let expect = Expectation::access(self.identity.client_id());
         match self.identity.verifier().verify(&access, &expect).await {
-            Ok(claims) => caller_from_claims(&claims)
-                .ok_or_else(|| AppError::Forbidden("your account has no role".into())),
+            Ok(claims) => {
+                let caller = caller_from_claims(&claims)
+                    .ok_or_else(|| AppError::Forbidden("your account has no role".into()))?;
+                Ok((access, caller))
+            }
             Err(TokenError::Expired) => {
-                // Backend-for-frontend: the server refreshes on the browser's behalf.
                 let refresh = grant
                     .refresh_token
                     .clone()
@@ -288,10 +291,146 @@ impl ConsoleService for Console {
                     })?;
                 grant.access_token = Some(tokens.access_token.clone());
                 self.store.put_grant(&grant).await.map_err(store_error)?;
-                self.bearer_caller(&tokens.access_token).await
+                let caller = self.bearer_caller(&tokens.access_token).await?;
+                Ok((tokens.access_token, caller))
             }
             Err(_) => Err(AppError::Unauthenticated),
         }
+    }
+
+    pub fn require_fleet(caller: &Caller, fleet: &FleetId) -> Result<(), AppError> {
+        if caller.may_see_fleet(fleet) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "fleet {fleet} is not one of yours"
+            )))
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConsoleService for Console {
+    async fn login(&self, username: &str, password: &str) -> Result<SignInProgress, AppError> {
+        let outcome = self
+            .identity
+            .login(username, password)
+            .await
+            .map_err(identity_error)?;
+        self.sign_in_progress(outcome).await
+    }
+
+    async fn answer_challenge(
+        &self,
+        challenge: &SignInChallenge,
+        answer: &str,
+    ) -> Result<SignInProgress, AppError> {
+        if challenge.username.len() > 128 || challenge.session.len() > 8192 || answer.len() > 1024 {
+            return Err(AppError::BadRequest(
+                "this sign-in answer is too long".into(),
+            ));
+        }
+        // People type codes with spaces ("123 456"); passwords are taken as they are.
+        let answer: String = match challenge.kind {
+            ChallengeKind::NewPassword => answer.to_owned(),
+            _ => answer.chars().filter(|c| !c.is_whitespace()).collect(),
+        };
+        challenge
+            .kind
+            .check_answer(&answer)
+            .map_err(AppError::BadRequest)?;
+        let pending = Challenge {
+            kind: challenge.kind,
+            username: challenge.username.clone(),
+            session: challenge.session.clone(),
+            totp_secret: None,
+        };
+        let outcome = self
+            .identity
+            .answer(&pending, &answer)
+            .await
+            .map_err(identity_error)?;
+        self.sign_in_progress(outcome).await
+    }
+
+    async fn logout(&self, session_id: &str) -> Result<(), AppError> {
+        let hash = sha256_hex(session_id);
+        if let Some(grant) = self
+            .store
+            .get_grant(GrantKind::Session, &hash)
+            .await
+            .map_err(store_error)?
+        {
+            if let Some(refresh) = &grant.refresh_token {
+                // Signing out always ends the session here; a provider that cannot revoke
+                // right now leaves a refresh token nobody holds any more.
+                if let Err(e) = self.identity.revoke(refresh).await {
+                    tracing::warn!(user = %grant.username, error = %e, "refresh token not revoked at logout");
+                }
+            }
+            self.store
+                .delete_grant(GrantKind::Session, &hash)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
+    async fn sign_out_everywhere(&self, session_id: &str) -> Result<(), AppError> {
+        let (access, _) = self.fresh_access_token(session_id).await?;
+        self.identity
+            .sign_out_everywhere(&access)
+            .await
+            .map_err(identity_error)?;
+        self.store
+            .delete_grant(GrantKind::Session, &sha256_hex(session_id))
+            .await
+            .map_err(store_error)
+    }
+
+    async fn account_security(&self, session_id: &str) -> Result<AccountSecurity, AppError> {
+        let (access, caller) = self.fresh_access_token(session_id).await?;
+        let totp = self
+            .identity
+            .totp_enabled(&access)
+            .await
+            .map_err(identity_error)?;
+        Ok(AccountSecurity {
+            username: caller.username,
+            totp_available: totp.is_some(),
+            totp_enabled: totp.unwrap_or(false),
+        })
+    }
+
+    async fn begin_totp_setup(&self, session_id: &str) -> Result<TotpSetup, AppError> {
+        let (access, caller) = self.fresh_access_token(session_id).await?;
+        let secret = self
+            .identity
+            .begin_totp(&access)
+            .await
+            .map_err(identity_error)?;
+        totp_setup(&caller.username, &secret).map_err(AppError::Internal)
+    }
+
+    async fn confirm_totp_setup(
+        &self,
+        session_id: &str,
+        code: &str,
+    ) -> Result<AccountSecurity, AppError> {
+        let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+        check_totp_code(&code).map_err(AppError::BadRequest)?;
+        let (access, _) = self.fresh_access_token(session_id).await?;
+        self.identity
+            .confirm_totp(&access, &code)
+            .await
+            .map_err(identity_error)?;
+        self.account_security(session_id).await
+    }
+
+    async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError> {
+        self.fresh_access_token(session_id)
+            .await
+            .map(|(_, caller)| caller)
     }
 
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError> {

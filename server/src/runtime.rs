@@ -5,7 +5,7 @@ use crate::broker::{BrokerSettings, EmbeddedBroker};
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
-use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
+use crate::identity::{BuiltinIdentity, IdentityChoice, SigningKeys, UserDirectory};
 use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, ConnectionSampler, CostModel, MonitoringSettings};
 use crate::rollouts::RolloutService;
@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub broker_public_url: Option<String>,
     /// Where everything is kept.
     pub store: StoreChoice,
+    /// Who signs people in.
+    pub identity: IdentityChoice,
 }
 
 /// The store adapter: the embedded file in the data directory, or a DynamoDB table (AWS, or any
@@ -199,7 +201,12 @@ pub struct Running {
     pub ws_addr: SocketAddr,
     pub public_url: String,
     pub store: Arc<dyn Store>,
-    pub identity: Arc<BuiltinIdentity>,
+    /// User administration of the identity provider in use (the store's users or a Cognito pool).
+    pub users: Arc<dyn UserDirectory>,
+    /// The built-in identity provider, when it is the one in use.
+    builtin_identity: Option<Arc<BuiltinIdentity>>,
+    /// `built-in` or the Cognito pool.
+    pub identity_name: String,
     pub ingest: Arc<IngestCore>,
     pub commands: Arc<CommandService>,
     pub console_built: bool,
@@ -283,11 +290,11 @@ pub async fn start_on(
         .clone()
         .unwrap_or_else(|| format!("http://{http_addr}"));
 
-    let identity = Arc::new(BuiltinIdentity::new(
-        store.clone(),
-        keys.clone(),
-        BuiltinSettings::new(public_url.clone()),
-    ));
+    let identity = config
+        .identity
+        .open(store.clone(), keys.clone(), &public_url)
+        .await
+        .map_err(|e| StartError::Config(format!("identity provider: {e}")))?;
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
     let commands = CommandService::new(store.clone(), catalogue);
     let rollouts = RolloutService::new(store.clone(), commands.clone());
@@ -343,7 +350,7 @@ pub async fn start_on(
     let sampler = ConnectionSampler::start(store.clone(), ingest.clone(), sample_every);
     let console = Arc::new(Console::new(
         store.clone(),
-        identity.clone(),
+        identity.provider.clone(),
         tokens,
         commands.clone(),
         rollouts,
@@ -403,7 +410,9 @@ pub async fn start_on(
         ws_addr: broker.as_ref().map_or(nowhere, |b| b.ws_addr()),
         public_url,
         store,
-        identity,
+        users: identity.users,
+        builtin_identity: identity.builtin,
+        identity_name: identity.description,
         ingest,
         commands,
         console_built,
@@ -418,6 +427,18 @@ pub async fn start_on(
 }
 
 impl Running {
+    /// At the first start of the built-in provider (no user at all) creates `admin` with a
+    /// random password, returned once. A Cognito pool is administered with `boxpilot user`.
+    pub async fn ensure_initial_admin(&self) -> Result<Option<String>, String> {
+        match &self.builtin_identity {
+            Some(builtin) => builtin
+                .ensure_initial_admin()
+                .await
+                .map_err(|e| e.to_string()),
+            None => Ok(None),
+        }
+    }
+
     /// The embedded broker. Panics with `--broker iot` (see [`Running::embedded_broker`]).
     pub fn broker(&self) -> &EmbeddedBroker {
         self.broker

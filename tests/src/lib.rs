@@ -2,6 +2,7 @@
 //! users and boxes, an HTTP client, and real MQTT clients.
 use app::domain::{DeviceId, FleetId};
 use boxpilot::commands::Catalogue;
+pub use boxpilot::identity::IdentityChoice;
 pub use boxpilot::monitoring::MonitoringSettings;
 pub use boxpilot::runtime::StoreChoice;
 use boxpilot::runtime::{self, Running, ServeConfig};
@@ -26,6 +27,15 @@ impl TestServer {
 
     /// A server on this store adapter.
     pub async fn start_full(store: StoreChoice, monitoring: MonitoringSettings) -> Self {
+        Self::start_configured(store, IdentityChoice::Builtin, monitoring).await
+    }
+
+    /// A server on these store and identity adapters.
+    pub async fn start_configured(
+        store: StoreChoice,
+        identity: IdentityChoice,
+        monitoring: MonitoringSettings,
+    ) -> Self {
         let data = tempfile::tempdir().expect("temp dir");
         let any = "127.0.0.1:0".parse().unwrap();
         let config = ServeConfig {
@@ -37,6 +47,7 @@ impl TestServer {
             public_url: None,
             broker_public_url: None,
             store,
+            identity,
         };
         let running = runtime::start_full(config, Catalogue::builtin(), monitoring)
             .await
@@ -65,7 +76,7 @@ impl TestServer {
         let password = format!("pw-{username}-0123456789");
         let groups: Vec<String> = groups.iter().map(|s| s.to_string()).collect();
         self.running
-            .identity
+            .users
             .add_user(username, &password, &groups)
             .await
             .expect("user added");

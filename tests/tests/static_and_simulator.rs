@@ -29,6 +29,7 @@ async fn built_files_are_served_compressed_cached_and_routed() {
         public_url: None,
         broker_public_url: None,
         store: Default::default(),
+        identity: Default::default(),
     })
     .await
     .unwrap();

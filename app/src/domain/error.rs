@@ -17,6 +17,9 @@ pub enum AppError {
     Conflict(String),
     #[error("wrong username or password")]
     BadCredentials,
+    /// A sign-in question (new password, code) was answered too late: start again.
+    #[error("this sign-in took too long and has expired: start again")]
+    SignInExpired,
     #[error("service unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -29,7 +32,7 @@ pub enum AppError {
 impl AppError {
     pub fn http_status(&self) -> u16 {
         match self {
-            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Unauthenticated | AppError::BadCredentials | AppError::SignInExpired => 401,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::BadRequest(_) => 400,

@@ -8,6 +8,7 @@ mod role;
 mod rollout;
 mod session;
 mod shadow;
+mod sign_in;
 mod telemetry;
 pub mod topics;
 
@@ -32,5 +33,8 @@ pub use session::{BrokerCredential, SessionInfo};
 pub use shadow::{
     apply_patch, delta, parse_typed_value, ShadowDelta, ShadowDoc, ShadowReport, ShadowUpdate,
     ShadowView, MAX_SHADOW_KEYS, MAX_SHADOW_TEXT,
+};
+pub use sign_in::{
+    check_totp_code, AccountSecurity, ChallengeKind, SignInChallenge, SignInStep, TotpSetup,
 };
 pub use telemetry::{MetricValue, Series, SeriesPoint, TimeRange};

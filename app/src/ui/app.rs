@@ -1,3 +1,4 @@
+use crate::ui::account::AccountPage;
 use crate::ui::audit::AuditPage;
 use crate::ui::auth::{AuthContext, LoginPage, RequireSession, SessionPhase};
 use crate::ui::clock::Clock;
@@ -41,6 +42,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/")
                         view=|| view! { <RequireSession><FleetPage /></RequireSession> }
+                    />
+                    <Route
+                        path=path!("/account")
+                        view=|| view! { <RequireSession><AccountPage /></RequireSession> }
                     />
                     <Route
                         path=path!("/audit")

@@ -1,5 +1,6 @@
 //! The console's user interface (browser only, feature `csr`), one folder per feature and one
 //! component per file.
+pub mod account;
 mod app;
 pub mod audit;
 pub mod auth;

@@ -72,7 +72,7 @@ async fn demo_users(
     for (name, groups) in users {
         let groups: Vec<String> = groups.split(',').map(str::to_owned).collect();
         let password = random_password();
-        let id = &running.identity;
+        let id = &running.users;
         if id
             .list_users()
             .await

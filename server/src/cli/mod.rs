@@ -2,6 +2,7 @@
 //! an environment variable `BOXPILOT_*`.
 mod demo;
 mod device;
+mod identity_args;
 mod serve;
 mod simulate;
 mod user;
@@ -37,7 +38,7 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Drive simulated boxes against an MQTT broker.
     Simulate(simulate::SimulateArgs),
-    /// Manage users of the built-in identity provider.
+    /// Manage users: the built-in identity provider's, or a Cognito pool's (`--identity cognito`).
     #[command(subcommand)]
     User(user::UserCommand),
     /// Register boxes and make their secrets.

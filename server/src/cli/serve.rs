@@ -8,6 +8,8 @@ use std::path::PathBuf;
 pub struct ServeArgs {
     #[command(flatten)]
     pub data: DataDir,
+    #[command(flatten)]
+    pub identity: super::identity_args::IdentityArgs,
     /// HTTP address of the console and API.
     #[arg(long, env = "BOXPILOT_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
@@ -144,8 +146,9 @@ impl ServeArgs {
         })
     }
 
-    pub fn config(&self) -> ServeConfig {
-        ServeConfig {
+    pub fn config(&self) -> Result<ServeConfig, String> {
+        Ok(ServeConfig {
+            identity: self.identity.choice()?,
             http: self.http,
             mqtt: self.mqtt,
             mqtt_ws: self.mqtt_ws,
@@ -162,7 +165,7 @@ impl ServeArgs {
                 },
                 _ => StoreChoice::Embedded,
             },
-        }
+        })
     }
 }
 
@@ -173,19 +176,14 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         None => crate::commands::Catalogue::builtin(),
     };
     let running = runtime::start_on(
-        args.config(),
+        args.config()?,
         catalogue,
         args.monitoring()?,
         args.broker_choice()?,
     )
     .await
     .map_err(|e| e.to_string())?;
-    if let Some(password) = running
-        .identity
-        .ensure_initial_admin()
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    if let Some(password) = running.ensure_initial_admin().await? {
         println!("First start: created user `admin` with password `{password}` (shown once; change it with `boxpilot user passwd admin`).");
     }
     println!("boxpilot console  {}", running.public_url);
@@ -197,6 +195,7 @@ pub async fn start(args: &ServeArgs) -> Result<Running, String> {
         None => println!("broker            {}", running.broker_name),
     }
     println!("data              {}", args.data.data_dir.display());
+    println!("sign-in           {}", running.identity_name);
     if !running.console_built {
         println!("note: the console is not built in {} (run scripts/build-console.sh); the API and broker run.", args.static_dir.display());
     }

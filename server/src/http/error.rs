@@ -16,6 +16,7 @@ pub fn error_code(e: &AppError) -> &'static str {
     match e {
         AppError::Unauthenticated => "unauthenticated",
         AppError::BadCredentials => "bad_credentials",
+        AppError::SignInExpired => "sign_in_expired",
         AppError::Forbidden(_) => "forbidden",
         AppError::NotFound(_) => "not_found",
         AppError::BadRequest(_) => "bad_request",

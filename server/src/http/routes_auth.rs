@@ -1,6 +1,6 @@
 //! `/api/v1/auth/*`: the identity provider's flow for scripts (tokens returned to the caller).
 use super::{ApiError, AppState};
-use crate::identity::LoginOutcome;
+use crate::identity::{Challenge, ChallengeKind, LoginOutcome};
 use app::domain::AppError;
 use axum::extract::State;
 use axum::routing::post;
@@ -35,16 +35,22 @@ struct LoginRequest {
     password: String,
 }
 
+/// Tokens, or `{"challenge": {kind, username, session, totp_secret?}}` to answer at
+/// `/auth/challenge`.
+fn outcome_json(outcome: LoginOutcome) -> Json<serde_json::Value> {
+    Json(match outcome {
+        LoginOutcome::Tokens(tokens) => serde_json::to_value(tokens).unwrap_or_default(),
+        LoginOutcome::Challenge(challenge) => serde_json::json!({ "challenge": challenge }),
+    })
+}
+
 async fn login(
     State(s): State<AppState>,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    match s.console.token_login(&req.username, &req.password).await? {
-        LoginOutcome::Tokens(tokens) => Ok(Json(serde_json::to_value(tokens).unwrap_or_default())),
-        LoginOutcome::Challenge { name, session } => Ok(Json(
-            serde_json::json!({ "challenge": name, "session": session }),
-        )),
-    }
+    Ok(outcome_json(
+        s.console.token_login(&req.username, &req.password).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -77,8 +83,26 @@ async fn logout(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-async fn challenge() -> ApiError {
-    ApiError(AppError::BadRequest(
-        "the built-in identity provider asks no challenges".into(),
+#[derive(Deserialize)]
+struct ChallengeAnswer {
+    kind: ChallengeKind,
+    username: String,
+    session: String,
+    /// The new password, or the authenticator app's code.
+    answer: String,
+}
+
+async fn challenge(
+    State(s): State<AppState>,
+    JsonBody(req): JsonBody<ChallengeAnswer>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let pending = Challenge {
+        kind: req.kind,
+        username: req.username,
+        session: req.session,
+        totp_secret: None,
+    };
+    Ok(outcome_json(
+        s.console.token_answer(&pending, &req.answer).await?,
     ))
 }

@@ -15,6 +15,11 @@ fn register_all() {
     register_explicit::<auth::Login>();
     register_explicit::<auth::Logout>();
     register_explicit::<auth::CurrentSession>();
+    register_explicit::<auth::AnswerChallenge>();
+    register_explicit::<auth::SignOutEverywhere>();
+    register_explicit::<auth::GetAccountSecurity>();
+    register_explicit::<auth::BeginTotpSetup>();
+    register_explicit::<auth::ConfirmTotpSetup>();
     register_explicit::<devices::ListDevices>();
     register_explicit::<devices::GetDevice>();
     register_explicit::<devices::DeviceTelemetry>();

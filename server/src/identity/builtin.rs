@@ -1,8 +1,9 @@
 //! The built-in identity provider of the one-machine shape: users in the store with argon2id
 //! hashes, RS256 tokens with Cognito's claims, opaque refresh tokens stored hashed (revocable).
 use super::{
-    hash_password, random_password, validate_groups, verify_password, AuthTokens, IdentityError,
-    IdentityProvider, LoginOutcome, SigningKeys, TokenClaims, TokenVerifier,
+    hash_password, random_password, validate_groups, verify_password, AuthTokens, Challenge,
+    DirectoryUser, IdentityError, IdentityProvider, LoginOutcome, SigningKeys, TokenClaims,
+    TokenVerifier, UserDirectory,
 };
 use crate::store::{Grant, GrantKind, Store, UserRecord};
 use sha2::{Digest, Sha256};
@@ -183,6 +184,7 @@ impl BuiltinIdentity {
             enabled: true,
             created_at: chrono::Utc::now().timestamp_millis(),
             last_active_at: None,
+            signed_out_at: None,
         };
         self.store.put_user(&user).await.map_err(store_err)?;
         Ok(user)
@@ -326,7 +328,48 @@ impl IdentityProvider for BuiltinIdentity {
             })
             .ok_or(IdentityError::BadCredentials)?;
         let user = self.enabled_user(&grant.username).await?;
+        let issued_at = grant.expires_at - self.settings.refresh_ttl_secs * 1000;
+        if user.signed_out_at.is_some_and(|at| issued_at <= at) {
+            return Err(IdentityError::BadCredentials);
+        }
         self.issue(&user, now_secs())
+    }
+
+    async fn answer(
+        &self,
+        _challenge: &Challenge,
+        _answer: &str,
+    ) -> Result<LoginOutcome, IdentityError> {
+        Err(IdentityError::Invalid(
+            "no sign-in question is pending: the built-in identity provider asks none".into(),
+        ))
+    }
+
+    async fn sign_out_everywhere(&self, access_token: &str) -> Result<(), IdentityError> {
+        let claims = self
+            .verifier
+            .verify(access_token, &super::Expectation::access(self.client_id()))
+            .await?;
+        let username = claims.username.ok_or(IdentityError::BadCredentials)?;
+        let now = chrono::Utc::now().timestamp_millis();
+        self.update_user(&username, |u| {
+            u.signed_out_at = Some(now);
+            Ok(())
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn totp_enabled(&self, _access_token: &str) -> Result<Option<bool>, IdentityError> {
+        Ok(None)
+    }
+
+    async fn begin_totp(&self, _access_token: &str) -> Result<String, IdentityError> {
+        Err(no_totp())
+    }
+
+    async fn confirm_totp(&self, _access_token: &str, _code: &str) -> Result<(), IdentityError> {
+        Err(no_totp())
     }
 
     async fn revoke(&self, refresh_token: &str) -> Result<(), IdentityError> {
@@ -342,5 +385,67 @@ impl IdentityProvider for BuiltinIdentity {
 
     fn client_id(&self) -> &str {
         &self.settings.client_id
+    }
+}
+
+fn no_totp() -> IdentityError {
+    IdentityError::Unsupported(
+        "authenticator apps need the Cognito identity provider (`--identity cognito`); the built-in one signs in with passwords only".into(),
+    )
+}
+
+fn directory_user(user: UserRecord) -> DirectoryUser {
+    DirectoryUser {
+        username: user.username,
+        enabled: user.enabled,
+        groups: user.groups,
+        status: None,
+    }
+}
+
+/// `boxpilot user ...` on the store: the inherent methods above.
+#[async_trait::async_trait]
+impl UserDirectory for BuiltinIdentity {
+    async fn add_user(
+        &self,
+        username: &str,
+        password: &str,
+        groups: &[String],
+    ) -> Result<DirectoryUser, IdentityError> {
+        BuiltinIdentity::add_user(self, username, password, groups)
+            .await
+            .map(directory_user)
+    }
+
+    async fn set_password(&self, username: &str, password: &str) -> Result<(), IdentityError> {
+        BuiltinIdentity::set_password(self, username, password)
+            .await
+            .map(|_| ())
+    }
+
+    async fn set_groups(
+        &self,
+        username: &str,
+        groups: &[String],
+    ) -> Result<DirectoryUser, IdentityError> {
+        BuiltinIdentity::set_groups(self, username, groups)
+            .await
+            .map(directory_user)
+    }
+
+    async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError> {
+        BuiltinIdentity::set_enabled(self, username, enabled)
+            .await
+            .map(|_| ())
+    }
+
+    async fn list_users(&self) -> Result<Vec<DirectoryUser>, IdentityError> {
+        BuiltinIdentity::list_users(self)
+            .await
+            .map(|users| users.into_iter().map(directory_user).collect())
+    }
+
+    fn passwords_are_temporary(&self) -> bool {
+        false
     }
 }

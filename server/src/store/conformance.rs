@@ -269,6 +269,7 @@ pub async fn users_round_trip(store: &dyn Store) {
         enabled: true,
         created_at: 1,
         last_active_at: Some(7),
+        signed_out_at: Some(9),
     };
     store.put_user(&user).await.unwrap();
     assert_eq!(store.get_user("ann").await.unwrap(), Some(user.clone()));

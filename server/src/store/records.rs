@@ -67,6 +67,9 @@ pub struct UserRecord {
     /// The last login of a month (ms): monthly active users, as Cognito bills them.
     #[serde(default)]
     pub last_active_at: Option<i64>,
+    /// "Sign out everywhere" (ms): refresh tokens issued before it no longer work.
+    #[serde(default)]
+    pub signed_out_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -65,6 +65,8 @@ pub fn endpoint() -> &'static str {
         let port = free_port();
         let child = Command::new(moto_server())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            // Cognito checks TOTP codes only with this (its secret is then fixed, not random).
+            .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

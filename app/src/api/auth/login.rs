@@ -1,9 +1,10 @@
-use crate::domain::{AppError, SessionInfo};
+use crate::domain::{AppError, SignInStep};
 use leptos::prelude::*;
 
-/// Logs in with a username and password; the session cookie is set on the response.
+/// Checks a username and password: signed in (the session cookie is set on the response), or the
+/// identity provider's next question.
 #[server(endpoint = "auth/login")]
-pub async fn login(username: String, password: String) -> Result<SessionInfo, AppError> {
+pub async fn login(username: String, password: String) -> Result<SignInStep, AppError> {
     use super::super::context;
     context::with_status(
         async {
@@ -12,14 +13,10 @@ pub async fn login(username: String, password: String) -> Result<SessionInfo, Ap
                     "enter a username and a password".into(),
                 ));
             }
-            let session = context::service()?
+            let progress = context::service()?
                 .login(username.trim(), &password)
                 .await?;
-            context::set_cookie(crate::service::session_cookie(
-                &session.session_id,
-                session.max_age_secs,
-            ));
-            Ok(session.info)
+            Ok(super::sign_in_step(progress))
         }
         .await,
     )

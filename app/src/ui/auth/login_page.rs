@@ -1,7 +1,8 @@
-use super::{AuthContext, SessionPhase, SessionState};
+use super::{AuthContext, ChallengeForm, SessionPhase, SessionState};
 use crate::api::auth::login;
-use crate::domain::AppError;
+use crate::domain::{AppError, SignInChallenge, SignInStep};
 use crate::ui::layout::BrandMark;
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
@@ -32,6 +33,8 @@ pub fn LoginPage() -> impl IntoView {
     let password = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let password_input = NodeRef::<leptos::html::Input>::new();
+    // The identity provider's pending question (new password, code), if any.
+    let challenge = RwSignal::new(None::<SignInChallenge>);
 
     // Signed in (now or already): continue to the page asked for.
     Effect::new(move |_| {
@@ -53,8 +56,20 @@ pub fn LoginPage() -> impl IntoView {
     });
     let busy = submit.pending();
 
+    let on_step = Callback::new(move |step: SignInStep| match step {
+        SignInStep::SignedIn(info) => auth.signed_in(info),
+        SignInStep::Challenge(next) => challenge.set(Some(next)),
+    });
+    let on_restart = Callback::new(move |message: Option<String>| {
+        challenge.set(None);
+        error.set(message);
+    });
+
     Effect::new(move |_| match submit.value().get() {
-        Some(Ok(info)) => auth.signed_in(info),
+        Some(Ok(step)) => {
+            password.set(String::new());
+            on_step.run(step);
+        }
         Some(Err(failure)) => {
             if matches!(failure, AppError::BadCredentials) {
                 password.set(String::new());
@@ -90,55 +105,62 @@ pub fn LoginPage() -> impl IntoView {
                     <BrandMark />
                     <span>"boxpilot"</span>
                 </div>
-                <h1 id="login-title">"Sign in"</h1>
-                <p class="login-lead">"Watch and pilot your fleets of boxes."</p>
-                {move || {
-                    notice()
-                        .filter(|_| error.with(Option::is_none))
-                        .map(|text| view! { <p class="notice" role="status">{text}</p> })
+                {move || match challenge.get() {
+                    Some(pending) => Either::Left(view! {
+                        <ChallengeForm challenge=pending on_step=on_step on_restart=on_restart />
+                    }),
+                    None => Either::Right(view! {
+                        <h1 id="login-title">"Sign in"</h1>
+                        <p class="login-lead">"Watch and pilot your fleets of boxes."</p>
+                        {move || {
+                            notice()
+                                .filter(|_| error.with(Option::is_none))
+                                .map(|text| view! { <p class="notice" role="status">{text}</p> })
+                        }}
+                        <form class="login-form" on:submit=on_submit>
+                            <div class="field">
+                                <label for="login-username">"Username"</label>
+                                <input
+                                    id="login-username"
+                                    name="username"
+                                    type="text"
+                                    autocomplete="username"
+                                    autocapitalize="none"
+                                    spellcheck="false"
+                                    required
+                                    bind:value=username
+                                    aria-invalid=move || error.with(Option::is_some).to_string()
+                                    aria-describedby="login-error"
+                                />
+                            </div>
+                            <div class="field">
+                                <label for="login-password">"Password"</label>
+                                <input
+                                    id="login-password"
+                                    name="password"
+                                    type="password"
+                                    autocomplete="current-password"
+                                    required
+                                    node_ref=password_input
+                                    bind:value=password
+                                    aria-invalid=move || error.with(Option::is_some).to_string()
+                                    aria-describedby="login-error"
+                                />
+                            </div>
+                            <p id="login-error" class="form-error" role="alert" aria-live="assertive">
+                                {move || error.get()}
+                            </p>
+                            <button
+                                type="submit"
+                                class="button primary block"
+                                disabled=busy
+                                aria-busy=move || busy.get().to_string()
+                            >
+                                {move || if busy.get() { "Signing in…" } else { "Sign in" }}
+                            </button>
+                        </form>
+                    }),
                 }}
-                <form class="login-form" on:submit=on_submit>
-                    <div class="field">
-                        <label for="login-username">"Username"</label>
-                        <input
-                            id="login-username"
-                            name="username"
-                            type="text"
-                            autocomplete="username"
-                            autocapitalize="none"
-                            spellcheck="false"
-                            required
-                            bind:value=username
-                            aria-invalid=move || error.with(Option::is_some).to_string()
-                            aria-describedby="login-error"
-                        />
-                    </div>
-                    <div class="field">
-                        <label for="login-password">"Password"</label>
-                        <input
-                            id="login-password"
-                            name="password"
-                            type="password"
-                            autocomplete="current-password"
-                            required
-                            node_ref=password_input
-                            bind:value=password
-                            aria-invalid=move || error.with(Option::is_some).to_string()
-                            aria-describedby="login-error"
-                        />
-                    </div>
-                    <p id="login-error" class="form-error" role="alert" aria-live="assertive">
-                        {move || error.get()}
-                    </p>
-                    <button
-                        type="submit"
-                        class="button primary block"
-                        disabled=busy
-                        aria-busy=move || busy.get().to_string()
-                    >
-                        {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                    </button>
-                </form>
             </div>
         </section>
     }

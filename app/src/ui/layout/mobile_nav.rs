@@ -68,12 +68,12 @@ pub fn MobileNav() -> impl IntoView {
                     <span>"Monitor"</span>
                 </A>
             </Show>
-            <div class="mobile-nav-item mobile-user" aria-label="Signed in user">
+            <A href="/account" attr:class="mobile-nav-item mobile-user" attr:aria-label="Your account">
                 <span class="user-name">{username}</span>
                 <span class="role-badge" data-role=role>
                     {role}
                 </span>
-            </div>
+            </A>
             <SignOutButton class="mobile-nav-item" />
         </nav>
     }

@@ -30,12 +30,16 @@ pub fn TopBar() -> impl IntoView {
             </nav>
             <div class="topbar-end">
                 <MqttIndicator />
-                <div class="user desktop-only" aria-label="Signed in user">
+                <A
+                    href="/account"
+                    attr:class="user desktop-only"
+                    attr:aria-label="Your account"
+                >
                     <span class="user-name">{username}</span>
                     <span class="role-badge" data-role=role>
                         {role}
                     </span>
-                </div>
+                </A>
                 <SignOutButton class="desktop-only" />
             </div>
         </header>
