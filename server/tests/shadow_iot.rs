@@ -345,6 +345,27 @@ mod on_moto {
         assert_eq!(message["version"], 3);
         assert_eq!(message["delta"], json!({"setpoint_c": 6}));
 
+        // The box subscribes to its shadow topic again (IoT's lifecycle event): it is sent the
+        // desired state read from the Device Shadow.
+        let before = sent.0.lock().unwrap().len();
+        let subscribed = json!({
+            "clientId": thing,
+            "timestamp": now(),
+            "eventType": "subscribed",
+            "sessionIdentifier": "00000000-0000-0000-0000-000000000000",
+            "principalIdentifier": "12345678901234567890123456789012",
+            "topics": [format!("cmd/boxpilot/north/{thing}/shadow")],
+            "topic": format!("$aws/events/subscriptions/subscribed/{thing}"),
+        });
+        let (inv, result) = lambda.handle(subscribed, now).await;
+        assert!(result.is_ok(), "{inv:?}");
+        let sent_now = sent.0.lock().unwrap().clone();
+        assert_eq!(sent_now.len(), before + 1, "{inv:?}");
+        let (topic, message) = sent_now.last().unwrap();
+        assert_eq!(topic, &format!("cmd/boxpilot/north/{thing}/shadow"));
+        assert_eq!(message["version"], 3);
+        assert_eq!(message["desired"], json!({"setpoint_c": 6}));
+
         // A report removing a key (null) without a version applies.
         let event = shadow_report(
             "north",
