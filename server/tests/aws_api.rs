@@ -43,7 +43,14 @@ async fn api_gateway_events_reach_the_router() {
         store_name: "embedded (test)".into(),
     };
     let app = api_router(&config, store.clone(), keys, Arc::new(Nowhere));
-    assert!(app.identity.ensure_initial_admin().await.unwrap().is_some());
+    assert!(app
+        .builtin_identity
+        .as_ref()
+        .expect("the built-in provider without Cognito")
+        .ensure_initial_admin()
+        .await
+        .unwrap()
+        .is_some());
 
     let request = lambda_http::request::from_str(&fixture("apigw-http-v2-healthz.json")).unwrap();
     assert_eq!(request.uri().path(), "/healthz");

@@ -4,7 +4,9 @@ use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
-use crate::identity::{BuiltinIdentity, BuiltinSettings, SigningKeys};
+use crate::identity::{
+    BuiltinIdentity, BuiltinSettings, CognitoIdentity, IdentityProvider, SigningKeys,
+};
 use crate::ingest::{IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
 use crate::outbound::DevicePublisher;
@@ -30,7 +32,8 @@ pub struct ApiApp {
     /// (a frozen Lambda instance runs no background flush).
     pub router: axum::Router,
     pub ingest: Arc<IngestCore>,
-    pub identity: Arc<BuiltinIdentity>,
+    /// The built-in identity provider, when people sign in with it rather than with Cognito.
+    pub builtin_identity: Option<Arc<BuiltinIdentity>>,
 }
 
 /// The application with desired state in the store (tests; the embedded shape).
@@ -41,11 +44,12 @@ pub fn api_router(
     publisher: Arc<dyn DevicePublisher>,
 ) -> ApiApp {
     let shadow_documents = Arc::new(StoreShadows(store.clone()));
-    api_router_on(config, store, keys, publisher, shadow_documents, None)
+    api_router_on(config, store, keys, publisher, shadow_documents, None, None)
 }
 
 /// The application with desired state kept by `shadow_documents` (the Device Shadow service on
-/// AWS) and, if given, a `/healthz` check of the broker (IoT Core's data plane).
+/// AWS), if given a `/healthz` check of the broker (IoT Core's data plane), and people signing
+/// in with `cognito` (the deployed shape) or else the built-in provider over the store.
 pub fn api_router_on(
     config: &ApiConfig,
     store: Arc<dyn Store>,
@@ -53,12 +57,19 @@ pub fn api_router_on(
     publisher: Arc<dyn DevicePublisher>,
     shadow_documents: Arc<dyn ShadowDocuments>,
     broker_health: Option<Arc<dyn HealthCheck>>,
+    cognito: Option<Arc<CognitoIdentity>>,
 ) -> ApiApp {
-    let identity = Arc::new(BuiltinIdentity::new(
-        store.clone(),
-        keys.clone(),
-        BuiltinSettings::new(config.public_url.clone()),
-    ));
+    let (identity, builtin_identity): (Arc<dyn IdentityProvider>, _) = match cognito {
+        Some(cognito) => (cognito, None),
+        None => {
+            let builtin = Arc::new(BuiltinIdentity::new(
+                store.clone(),
+                keys.clone(),
+                BuiltinSettings::new(config.public_url.clone()),
+            ));
+            (builtin.clone(), Some(builtin))
+        }
+    };
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
     let commands = CommandService::new(store.clone(), Catalogue::builtin());
     commands.set_publisher(publisher.clone());
@@ -122,6 +133,6 @@ pub fn api_router_on(
     ApiApp {
         router,
         ingest,
-        identity,
+        builtin_identity,
     }
 }

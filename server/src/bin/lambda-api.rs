@@ -4,6 +4,7 @@
 use boxpilot::aws::api::{api_router_on, ApiConfig};
 use boxpilot::aws::device_shadow::{DeviceShadows, IotCoreHealth};
 use boxpilot::aws::sdk;
+use boxpilot::identity::{CognitoIdentity, CognitoSettings};
 use boxpilot::store::Store;
 use lambda_http::Error;
 use std::sync::Arc;
@@ -31,6 +32,29 @@ async fn main() -> Result<(), Error> {
         broker_public_url: sdk::env("BOXPILOT_BROKER_PUBLIC_URL")?,
         store_name,
     };
+    // People sign in with the stage's Cognito pool (the template sets both variables); without
+    // them, with the built-in provider over the table.
+    let cognito = match (
+        sdk::env("BOXPILOT_COGNITO_USER_POOL_ID"),
+        sdk::env("BOXPILOT_COGNITO_CLIENT_ID"),
+    ) {
+        (Ok(user_pool_id), Ok(client_id)) => {
+            let region = config
+                .region()
+                .map(|r| r.to_string())
+                .ok_or("the Lambda has no AWS region")?;
+            Some(Arc::new(CognitoIdentity::from_sdk_config(
+                &config,
+                CognitoSettings {
+                    user_pool_id,
+                    client_id,
+                    region,
+                    endpoint: None,
+                },
+            )))
+        }
+        _ => None,
+    };
     let app = api_router_on(
         &api,
         store,
@@ -38,18 +62,21 @@ async fn main() -> Result<(), Error> {
         publisher,
         shadow_documents,
         Some(broker_health),
+        cognito,
     );
-    // As `boxpilot serve` at its first start: with no user at all, `admin` is created and its
-    // password logged once (deploy/README.md, "First admin").
-    match app.identity.ensure_initial_admin().await {
-        Ok(Some(password)) => {
-            tracing::warn!(
-                "no user yet: created `admin`; its one-time password is on the next line"
-            );
-            println!("boxpilot initial admin password: {password}");
+    // With the built-in provider, as `boxpilot serve` at its first start: with no user at all,
+    // `admin` is created and its password logged once (deploy/README.md, "First admin").
+    if let Some(builtin) = &app.builtin_identity {
+        match builtin.ensure_initial_admin().await {
+            Ok(Some(password)) => {
+                tracing::warn!(
+                    "no user yet: created `admin`; its one-time password is on the next line"
+                );
+                println!("boxpilot initial admin password: {password}");
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "initial admin not created"),
         }
-        Ok(None) => {}
-        Err(e) => tracing::warn!(error = %e, "initial admin not created"),
     }
     lambda_http::run(app.router).await
 }
