@@ -141,6 +141,9 @@ pub async fn run(args: DemoArgs) -> Result<(), String> {
     for (name, password, groups) in &users {
         println!("  {name:<14} {password}   ({groups})");
     }
+    if running.users.passwords_are_temporary() {
+        println!("(temporary passwords: each user chooses a new one at the first sign-in)");
+    }
     if rules > 0 {
         println!("Alert rules created for the demo fleets: lost messages, message-rate and cost spikes, boxes offline (see Monitoring as demo-admin).");
     }

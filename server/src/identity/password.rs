@@ -21,13 +21,29 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
-/// A random password of 20 characters from an unambiguous alphabet (~115 bits).
+/// A random password: four groups of five characters from an unambiguous alphabet joined by
+/// `-` (~115 bits), with an upper-case letter, a lower-case letter and a digit, so that it meets
+/// Cognito's password policies too (a symbol, each class of character).
 pub fn random_password() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
     let mut rng = rand::thread_rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    loop {
+        let groups: Vec<String> = (0..4)
+            .map(|_| {
+                (0..5)
+                    .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                    .collect()
+            })
+            .collect();
+        let password = groups.join("-");
+        let has = |test: fn(&char) -> bool| password.chars().any(|c| test(&c));
+        if has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit)
+        {
+            return password;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -43,5 +59,17 @@ mod tests {
         assert!(!verify_password("correct horse", "not a hash"));
         assert_ne!(a, hash_password("correct horse").unwrap(), "salted");
         assert_ne!(random_password(), random_password());
+    }
+
+    #[test]
+    fn random_passwords_meet_cognito_policies() {
+        for _ in 0..200 {
+            let p = random_password();
+            assert_eq!(p.len(), 23, "{p}");
+            assert!(p.contains('-'), "{p}");
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()), "{p}");
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()), "{p}");
+            assert!(p.chars().any(|c| c.is_ascii_digit()), "{p}");
+        }
     }
 }

@@ -63,7 +63,7 @@ pub fn AccountPage() -> impl IntoView {
             <section class="card" aria-labelledby="everywhere-title">
                 <h2 id="everywhere-title">"Sign out everywhere"</h2>
                 <p>
-                    "Ends your sessions on every browser and phone. Others stop working at the latest when their hour-long access ends."
+                    "Ends your sessions on every browser and phone: the others stop at the latest when their short-lived access runs out (an hour at most)."
                 </p>
                 <p class="form-error" role="alert">{move || failure.get()}</p>
                 <button
