@@ -1,8 +1,9 @@
 //! The Lambda handlers (server/src/aws) invoked with fixtures of the real event shapes
 //! (server/tests/fixtures/aws): the IoT Core custom authorizer's decision for each role and for
 //! bad credentials, and IoT rule events (messages, lifecycle events) through the ingestion core,
-//! with the EMF line each invocation prints. No AWS account is needed: the store is the embedded
-//! one and the IoT data plane a recording publisher.
+//! with the EMF line each invocation prints, and SQS batches of the data rule's messages (partial
+//! batch answers). No AWS account is needed: the store is the embedded one and the IoT data plane
+//! a recording publisher.
 use app::domain::{DeviceId, FleetId, Role};
 use app::service::Caller;
 use base64::Engine;
@@ -16,6 +17,10 @@ use boxpilot::outbound::DevicePublisher;
 use boxpilot::store::{DeviceRecord, EmbeddedStore, Store};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
+
+#[allow(dead_code)]
+#[path = "../benches/common/counting_store.rs"]
+mod counting_store;
 
 const ISSUER: &str = "https://d111111abcdef8.cloudfront.net";
 const REGION: &str = "eu-west-1";
@@ -681,4 +686,284 @@ async fn lifecycle_events_keep_presence_in_order() {
     let (inv, r) = run(&s, console).await;
     r.unwrap();
     assert!(inv.detail.unwrap().contains("not a box"));
+}
+
+// ------------------------------------------------------------------ SQS batches
+
+struct Batched {
+    _dir: tempfile::TempDir,
+    store: Arc<dyn Store>,
+    stats: Arc<counting_store::WriteStats>,
+    lambda: IngestLambda,
+}
+
+fn device(id: &str) -> DeviceRecord {
+    DeviceRecord {
+        id: DeviceId::parse(id).unwrap(),
+        fleet: FleetId::parse("north").unwrap(),
+        secret_hash: "00".into(),
+        created_at: now_ms(),
+        presence: Default::default(),
+        latest_ts: None,
+        latest_seq: None,
+        latest: Default::default(),
+    }
+}
+
+/// Boxes cold-room-7 and cold-room-8 in fleet north, on the embedded store behind a counting one.
+async fn batched() -> Batched {
+    let dir = tempfile::tempdir().unwrap();
+    let inner: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+    let counting = counting_store::CountingStore::new(inner.clone());
+    let stats = counting.stats.clone();
+    let store: Arc<dyn Store> = Arc::new(counting);
+    for id in ["cold-room-7", "cold-room-8"] {
+        store.create_device(&device(id)).await.unwrap();
+    }
+    let lambda = IngestLambda::new(store.clone(), Arc::new(Recorder::default()));
+    Batched {
+        _dir: dir,
+        store: inner,
+        stats,
+        lambda,
+    }
+}
+
+/// A rule event (telemetry of `box_id`) as the data rule writes it.
+fn reading_of(box_id: &str, seq: u64, ts: i64) -> Value {
+    let payload = format!(
+        r#"{{"seq": {seq}, "ts": {ts}, "metrics": {{"temp_c": 4.5, "door_open": false}}}}"#
+    );
+    let mut e = telemetry_event(payload.as_bytes(), ts);
+    e["topic"] = format!("dt/boxpilot/north/{box_id}/telemetry").into();
+    e["client_id"] = box_id.into();
+    e
+}
+
+/// An SQS event whose records carry `bodies` (rule events, or raw text), built on the fixture's
+/// first record; message ids `m-0`, `m-1`, ...
+fn sqs(bodies: &[Value]) -> Value {
+    let fixture: Value = serde_json::from_str(&fixture("sqs-iot-rule-batch.json")).unwrap();
+    let template = fixture["Records"][0].clone();
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            let mut r = template.clone();
+            r["messageId"] = format!("m-{i}").into();
+            r["body"] = match body {
+                Value::String(text) => text.clone().into(),
+                other => other.to_string().into(),
+            };
+            r
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+fn failures(answer: &Value) -> Vec<String> {
+    answer["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("not a batch answer: {answer}"))
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn latest_seq(store: &Arc<dyn Store>, id: &str) -> Option<u64> {
+    store
+        .get_device(&DeviceId::parse(id).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .latest_seq
+}
+
+#[tokio::test]
+async fn an_sqs_batch_goes_through_the_core_as_one_batch() {
+    let b = batched().await;
+    let now = now_ms();
+    // The fixture as SQS delivers it: a telemetry record and a status record.
+    let payload = format!(r#"{{"seq": 1, "ts": {now}, "metrics": {{"temp_c": 4.5}}}}"#);
+    let text = fixture("sqs-iot-rule-batch.json")
+        .replace("__PAYLOAD_BASE64__", &b64(payload.as_bytes()))
+        .replace("__RECEIVED_AT__", &now.to_string());
+    let (inv, answer) = b
+        .lambda
+        .handle_event(serde_json::from_str(&text).unwrap(), now_ms)
+        .await;
+    let answer = answer.unwrap();
+    assert_eq!(answer, serde_json::json!({"batchItemFailures": []}));
+    assert_eq!(inv.kind, "sqs_batch");
+    assert_eq!((inv.received, inv.accepted, inv.failed), (2, 2, 0));
+    assert_eq!(latest_seq(&b.store, "cold-room-7").await, Some(1));
+    let record = b
+        .store
+        .get_device(&DeviceId::parse("cold-room-7").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.presence.online);
+    assert_eq!(record.presence.firmware.as_deref(), Some("1.4.2"));
+
+    // Ten readings of two boxes and a redelivery of seq 1: one store write for all of them.
+    let commits = b
+        .stats
+        .reading_commits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let mut bodies: Vec<Value> = (2..=6)
+        .flat_map(|seq| {
+            let ts = now + seq as i64;
+            [
+                reading_of("cold-room-7", seq, ts),
+                reading_of("cold-room-8", seq, ts),
+            ]
+        })
+        .collect();
+    bodies.push(reading_of("cold-room-7", 1, now));
+    let (inv, answer) = b.lambda.handle_event(sqs(&bodies), now_ms).await;
+    assert!(failures(&answer.unwrap()).is_empty());
+    assert_eq!(
+        b.stats
+            .reading_commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+            - commits,
+        1,
+        "one put_readings for the whole batch"
+    );
+    assert_eq!(
+        b.stats.max_batch.load(std::sync::atomic::Ordering::Relaxed),
+        11
+    );
+    assert_eq!(
+        (inv.received, inv.accepted, inv.duplicates, inv.failed),
+        (11, 10, 1, 0)
+    );
+    assert_eq!(latest_seq(&b.store, "cold-room-7").await, Some(6));
+    assert_eq!(latest_seq(&b.store, "cold-room-8").await, Some(6));
+    let doc = emf(&inv);
+    assert_eq!(doc["MessagesReceived"], 11.0);
+    assert_eq!(doc["MessagesAccepted"], 10.0);
+    assert_eq!(doc["MessagesDuplicate"], 1.0);
+    assert_eq!(doc["fleet"], "north");
+    assert!(doc["IngestLatency"].as_f64().unwrap() >= 0.0);
+
+    // Counters were flushed at the end of the invocation.
+    let counts = b
+        .store
+        .counters(
+            &FleetId::parse("north").unwrap(),
+            now - 120_000,
+            now + 120_000,
+        )
+        .await
+        .unwrap();
+    let received: u64 = counts.iter().map(|c| c.counts.received).sum();
+    assert_eq!(received, 13, "{counts:?}");
+
+    // The direct rule event still works, and answers its kind.
+    let (inv, answer) = b
+        .lambda
+        .handle_event(reading_of("cold-room-7", 7, now + 7), now_ms)
+        .await;
+    assert_eq!(answer.unwrap(), serde_json::json!({"kind": "message"}));
+    assert_eq!(inv.outcome, Some(MessageOutcome::Stored));
+}
+
+#[tokio::test]
+async fn a_bad_record_is_a_dead_letter_and_the_others_are_stored() {
+    let b = batched().await;
+    let now = now_ms();
+    let bodies = vec![
+        reading_of("cold-room-7", 1, now),
+        telemetry_event(b"{\"seq\": 2, ", now), // not JSON: the core rejects it
+        reading_of("cold-room-7", 3, now + 3),
+        reading_of("cold-room-8", 1, now),
+    ];
+    let (inv, answer) = b.lambda.handle_event(sqs(&bodies), now_ms).await;
+    assert!(
+        failures(&answer.unwrap()).is_empty(),
+        "rejections are not retried"
+    );
+    assert_eq!((inv.accepted, inv.rejected, inv.failed), (3, 1, 0));
+    assert_eq!(emf(&inv)["MessagesRejected"], 1.0);
+    assert_eq!(latest_seq(&b.store, "cold-room-7").await, Some(3));
+    assert_eq!(latest_seq(&b.store, "cold-room-8").await, Some(1));
+    let letters = b
+        .store
+        .list_dead_letters(Some(&FleetId::parse("north").unwrap()), 10)
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0].reason, "malformed_json");
+    assert_eq!(letters[0].source, "iot-rule:cold-room-7");
+
+    // A body that is not a rule event is never stored: it alone is handed out again (and after
+    // maxReceiveCount receives lands in the queue's dead-letter queue).
+    let bodies = vec![
+        reading_of("cold-room-7", 4, now + 4),
+        Value::String("not a rule event".into()),
+        event("iot-rule-bad-base64.json", now),
+    ];
+    let (inv, answer) = b.lambda.handle_event(sqs(&bodies), now_ms).await;
+    assert_eq!(failures(&answer.unwrap()), ["m-1", "m-2"]);
+    assert_eq!((inv.accepted, inv.failed), (1, 2));
+    assert!(inv.detail.unwrap().contains("2 of 3 records"));
+    assert_eq!(latest_seq(&b.store, "cold-room-7").await, Some(4));
+
+    // Not an SQS event at all, though it says so: an error.
+    let (_, answer) = b
+        .lambda
+        .handle_event(
+            serde_json::json!({"Records": [{"eventSource": "aws:sqs"}]}),
+            now_ms,
+        )
+        .await;
+    assert!(matches!(
+        answer,
+        Err(IngestLambdaError::Event(RuleEventError::UnknownShape(_)))
+    ));
+}
+
+#[tokio::test]
+async fn a_record_whose_store_write_fails_is_received_again_alone() {
+    let b = batched().await;
+    let now = now_ms();
+    *b.stats.fail_device.lock().unwrap() = Some("cold-room-8".into());
+    let mut status_8 = event("iot-rule-status.json", now);
+    status_8["topic"] = "dt/boxpilot/north/cold-room-8/status".into();
+    status_8["client_id"] = "cold-room-8".into();
+    let bodies = vec![
+        reading_of("cold-room-7", 1, now),
+        reading_of("cold-room-8", 1, now),
+        reading_of("cold-room-7", 2, now + 2),
+        status_8.clone(),
+    ];
+    let (inv, answer) = b.lambda.handle_event(sqs(&bodies), now_ms).await;
+    assert_eq!(failures(&answer.unwrap()), ["m-1", "m-3"]);
+    assert_eq!((inv.accepted, inv.failed), (2, 2));
+    assert_eq!(emf(&inv)["MessagesFailed"], 2.0);
+    // cold-room-7's readings are stored although they shared a batch with the failing box.
+    assert_eq!(latest_seq(&b.store, "cold-room-7").await, Some(2));
+    assert_eq!(latest_seq(&b.store, "cold-room-8").await, None);
+
+    // The store recovers; the queue hands out the two failed records again: both stored, and
+    // nothing of cold-room-7 was lost or stored twice.
+    *b.stats.fail_device.lock().unwrap() = None;
+    let again = vec![reading_of("cold-room-8", 1, now), status_8];
+    let (inv, answer) = b.lambda.handle_event(sqs(&again), now_ms).await;
+    assert!(failures(&answer.unwrap()).is_empty());
+    assert_eq!((inv.accepted, inv.duplicates), (2, 0));
+    assert_eq!(latest_seq(&b.store, "cold-room-8").await, Some(1));
+    let series = b
+        .store
+        .metric_series(
+            &DeviceId::parse("cold-room-7").unwrap(),
+            "temp_c",
+            now - 1,
+            now + 10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(series.len(), 2);
 }

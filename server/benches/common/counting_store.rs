@@ -1,10 +1,11 @@
 //! A `Store` that delegates to another and counts the writes the ingestion core makes: how many
-//! durable transactions, how many readings in them, and the time they took.
+//! durable transactions, how many readings in them, and the time they took. Tests can also make it
+//! refuse one box's writes (`fail_device`), as a store that throttles one hot partition would.
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use boxpilot::store::{
     AlertRecord, AlertRule, CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant,
-    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreResult,
-    UserRecord, WriteOutcome,
+    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreError,
+    StoreResult, UserRecord, WriteOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -19,6 +20,14 @@ pub struct WriteStats {
     pub counter_commits: AtomicU64,
     pub counter_commit_nanos: AtomicU64,
     pub device_reads: AtomicU64,
+    /// Readings and presence of this box are refused (`StoreError::Unavailable`).
+    pub fail_device: std::sync::Mutex<Option<String>>,
+}
+
+impl WriteStats {
+    fn refuses(&self, device: &str) -> bool {
+        self.fail_device.lock().unwrap().as_deref() == Some(device)
+    }
 }
 
 pub struct CountingStore {
@@ -48,9 +57,21 @@ impl Store for CountingStore {
         self.inner.list_devices(fleet).await
     }
     async fn set_presence(&self, id: &DeviceId, presence: &Presence) -> StoreResult<()> {
+        if self.stats.refuses(id.as_str()) {
+            return Err(StoreError::Unavailable(format!("presence of {id} refused")));
+        }
         self.inner.set_presence(id, presence).await
     }
     async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>> {
+        if let Some(r) = readings
+            .iter()
+            .find(|r| self.stats.refuses(r.device.as_str()))
+        {
+            return Err(StoreError::Unavailable(format!(
+                "readings of {} refused",
+                r.device
+            )));
+        }
         let t = Instant::now();
         let out = self.inner.put_readings(readings).await;
         let s = &self.stats;

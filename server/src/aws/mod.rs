@@ -3,8 +3,9 @@
 //!
 //! - [`authorizer`]: the IoT Core custom authorizer (browser sessions' broker credentials) and
 //!   [`iot_policy`], the embedded ACL as an IoT policy;
-//! - [`rule_event`], [`presence_event`] and [`ingest`]: IoT rule events (messages, lifecycle
-//!   events) into the ingestion core, commands and desired state, with one EMF line each;
+//! - [`rule_event`], [`presence_event`], [`sqs_event`] and [`ingest`]: IoT rule events (messages,
+//!   lifecycle events), directly or in SQS batches, into the ingestion core, commands and desired
+//!   state, with one EMF line each;
 //! - [`api`]: the HTTP API's router over the AWS adapters.
 //!
 //! These modules make no AWS call and are tested without AWS (server/tests/aws_handlers.rs with
@@ -22,3 +23,4 @@ pub mod presence_event;
 pub mod rule_event;
 #[cfg(feature = "aws")]
 pub mod sdk;
+pub mod sqs_event;

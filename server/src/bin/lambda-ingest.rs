@@ -1,5 +1,6 @@
-//! Lambda entry point: IoT rule events (box messages, lifecycle events) into the ingestion core
-//! (`boxpilot::aws::ingest`), one CloudWatch EMF line per invocation. Deployed by
+//! Lambda entry point: IoT rule events (box messages, lifecycle events), one per invocation, and
+//! SQS batches of the data rule's messages (answered with `batchItemFailures`) into the ingestion
+//! core (`boxpilot::aws::ingest`), one CloudWatch EMF line per invocation. Deployed by
 //! deploy/template.yaml as `IngestFunction`.
 use boxpilot::aws::device_shadow::DeviceShadows;
 use boxpilot::aws::ingest::IngestLambda;
@@ -30,14 +31,12 @@ async fn main() -> Result<(), Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (handler, stage) = (handler.clone(), stage.clone());
         async move {
-            let (invocation, result) = handler.handle(event.payload, now_ms).await;
+            let (invocation, result) = handler.handle_event(event.payload, now_ms).await;
             match invocation.emf(&stage, now_ms()).to_log_line() {
                 Ok(line) => println!("{line}"),
                 Err(e) => tracing::error!(error = %e, "EMF line not rendered"),
             }
-            result
-                .map(|()| serde_json::json!({ "kind": invocation.kind }))
-                .map_err(Error::from)
+            result.map_err(Error::from)
         }
     }))
     .await

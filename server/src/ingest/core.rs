@@ -1,6 +1,6 @@
 use super::counters::CounterBuffer;
 use super::validate::{reject, validate_status, validate_telemetry, RejectReason, Rejection};
-use super::writer::{Job, Writer};
+use super::writer::{Job, ReadingResults, Writer};
 use super::SeqTracker;
 use crate::store::{DeadLetter, Reading, Store, StoreError, WriteOutcome};
 use app::domain::topics::{ContractTopic, TopicKind};
@@ -82,6 +82,14 @@ pub struct IngestCore {
 
 const PREVIEW_BYTES: usize = 1024;
 
+/// What checking a message gave, short of a rejection.
+enum Checked {
+    /// A valid reading, to be written with the others of its batch.
+    Reading(Reading),
+    /// Handled already (a status update).
+    Done(IngestOutcome),
+}
+
 impl IngestCore {
     /// Starts the batch writer on the current runtime.
     pub fn start(store: Arc<dyn Store>, settings: IngestSettings) -> Arc<Self> {
@@ -113,50 +121,86 @@ impl IngestCore {
     /// The work runs in its own task: when the caller is cancelled (a broker connection closing
     /// mid-publish, an HTTP client going away), what was received is still stored and counted.
     pub async fn ingest(self: &Arc<Self>, msg: Inbound) -> IngestOutcome {
-        let core = self.clone();
-        tokio::spawn(async move { core.process(msg).await })
+        self.ingest_batch(vec![msg])
             .await
-            .unwrap_or_else(|e| IngestOutcome::Failed(format!("ingestion task failed: {e}")))
+            .pop()
+            .unwrap_or_else(|| IngestOutcome::Failed("no outcome".into()))
     }
 
-    async fn process(&self, msg: Inbound) -> IngestOutcome {
-        let topic = ContractTopic::parse(&msg.topic);
-        let (fleet, device) = match (&topic, &msg.publisher) {
-            (_, Some((f, d))) => (Some(f.clone()), Some(d.clone())),
-            (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
-            (None, None) => (None, None),
-        };
-        let metered = self
-            .meter_usage
-            .then(|| monitor::usage::metered_message_bytes(&msg.topic, msg.payload.len() as u64));
-        self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
-            c.received += 1;
-            if let Some(bytes) = metered {
-                c.bytes += bytes;
-                c.message_units += monitor::usage::billed_message_units(bytes);
-            }
-        });
+    /// The same for several messages at once (a Lambda invocation's SQS batch): each is checked
+    /// as [`IngestCore::ingest`] checks it, and their readings reach the store as one batch (one
+    /// conditional put per reading, but each box's latest values and each (box, metric, hour)
+    /// aggregate written once). One outcome per message, in order.
+    pub async fn ingest_batch(self: &Arc<Self>, msgs: Vec<Inbound>) -> Vec<IngestOutcome> {
+        let n = msgs.len();
+        let core = self.clone();
+        tokio::spawn(async move { core.process(msgs).await })
+            .await
+            .unwrap_or_else(|e| {
+                vec![IngestOutcome::Failed(format!("ingestion task failed: {e}")); n]
+            })
+    }
 
-        let result = self.check_and_store(&msg, topic).await;
-        match result {
-            Ok(outcome) => outcome,
-            Err(rejection) => {
-                self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
-                    *c.rejected
-                        .entry(rejection.reason.as_str().to_owned())
-                        .or_default() += 1
-                });
-                self.dead_letter(&msg, fleet, device, &rejection).await;
-                IngestOutcome::Rejected(rejection)
+    async fn process(&self, msgs: Vec<Inbound>) -> Vec<IngestOutcome> {
+        let mut outcomes: Vec<Option<IngestOutcome>> = vec![None; msgs.len()];
+        let mut readings = Vec::new();
+        let mut reading_of = Vec::new();
+        for (i, msg) in msgs.iter().enumerate() {
+            let topic = ContractTopic::parse(&msg.topic);
+            let (fleet, device) = match (&topic, &msg.publisher) {
+                (_, Some((f, d))) => (Some(f.clone()), Some(d.clone())),
+                (Some(t), None) => (Some(t.fleet.clone()), Some(t.device.clone())),
+                (None, None) => (None, None),
+            };
+            let metered = self.meter_usage.then(|| {
+                monitor::usage::metered_message_bytes(&msg.topic, msg.payload.len() as u64)
+            });
+            self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
+                c.received += 1;
+                if let Some(bytes) = metered {
+                    c.bytes += bytes;
+                    c.message_units += monitor::usage::billed_message_units(bytes);
+                }
+            });
+            match self.check(msg, topic).await {
+                Ok(Checked::Reading(reading)) => {
+                    readings.push(reading);
+                    reading_of.push(i);
+                }
+                Ok(Checked::Done(outcome)) => outcomes[i] = Some(outcome),
+                Err(rejection) => {
+                    self.count(fleet.as_ref(), device.as_ref(), msg.received_at, |c| {
+                        *c.rejected
+                            .entry(rejection.reason.as_str().to_owned())
+                            .or_default() += 1
+                    });
+                    self.dead_letter(msg, fleet, device, &rejection).await;
+                    outcomes[i] = Some(IngestOutcome::Rejected(rejection));
+                }
             }
         }
+        if !readings.is_empty() {
+            let results = self.write(readings).await;
+            for (i, result) in reading_of.into_iter().zip(results) {
+                outcomes[i] = Some(match result {
+                    Ok(WriteOutcome::Stored) => IngestOutcome::Stored,
+                    Ok(WriteOutcome::Duplicate) => IngestOutcome::Duplicate,
+                    Err(e) => IngestOutcome::Failed(e),
+                });
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(|| IngestOutcome::Failed("no outcome".into())))
+            .collect()
     }
 
-    async fn check_and_store(
+    /// Checks one message: a reading to store, a status applied, or a rejection.
+    async fn check(
         &self,
         msg: &Inbound,
         topic: Option<ContractTopic>,
-    ) -> Result<IngestOutcome, Rejection> {
+    ) -> Result<Checked, Rejection> {
         let topic = topic.ok_or_else(|| {
             reject(RejectReason::InvalidTopic, "topic must be dt/boxpilot/{fleet}/{box}/telemetry or .../status, without wildcards")
         })?;
@@ -202,11 +246,7 @@ impl IngestCore {
                     received_at: msg.received_at,
                     metrics: m.metrics,
                 };
-                Ok(match self.write(reading).await {
-                    Ok(WriteOutcome::Stored) => IngestOutcome::Stored,
-                    Ok(WriteOutcome::Duplicate) => IngestOutcome::Duplicate,
-                    Err(e) => IngestOutcome::Failed(e.to_string()),
-                })
+                Ok(Checked::Reading(reading))
             }
             TopicKind::Status => {
                 let status = validate_status(&msg.payload)?;
@@ -216,14 +256,16 @@ impl IngestCore {
                     p.last_seen = Some(msg.received_at);
                     p.firmware = status.firmware.or(p.firmware.take());
                 };
-                Ok(match self.update_presence(&topic.device, change).await {
-                    Ok(()) => {
-                        let (fleet, device) = (Some(&topic.fleet), Some(&topic.device));
-                        self.count(fleet, device, msg.received_at, |c| c.accepted += 1);
-                        IngestOutcome::StatusUpdated
-                    }
-                    Err(e) => IngestOutcome::Failed(e.to_string()),
-                })
+                Ok(Checked::Done(
+                    match self.update_presence(&topic.device, change).await {
+                        Ok(()) => {
+                            let (fleet, device) = (Some(&topic.fleet), Some(&topic.device));
+                            self.count(fleet, device, msg.received_at, |c| c.accepted += 1);
+                            IngestOutcome::StatusUpdated
+                        }
+                        Err(e) => IngestOutcome::Failed(e.to_string()),
+                    },
+                ))
             }
             TopicKind::CommandRequest
             | TopicKind::CommandResponse
@@ -235,15 +277,22 @@ impl IngestCore {
         }
     }
 
-    async fn write(&self, reading: Reading) -> Result<WriteOutcome, StoreError> {
-        let (reply, outcome) = oneshot::channel();
-        self.jobs
-            .send(Job::Reading { reading, reply })
+    /// Hands readings to the batch writer as one job; one result per reading.
+    async fn write(&self, readings: Vec<Reading>) -> ReadingResults {
+        let n = readings.len();
+        let (reply, results) = oneshot::channel();
+        let down = || {
+            vec![Err(StoreError::Unavailable("ingestion is shutting down".into()).to_string()); n]
+        };
+        if self
+            .jobs
+            .send(Job::Readings { readings, reply })
             .await
-            .map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?;
-        outcome
-            .await
-            .map_err(|_| StoreError::Unavailable("ingestion is shutting down".into()))?
+            .is_err()
+        {
+            return down();
+        }
+        results.await.unwrap_or_else(|_| down())
     }
 
     fn count(

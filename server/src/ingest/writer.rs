@@ -8,10 +8,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
+/// Each reading's outcome, in the order of the job's readings.
+/// A failure is the store's error, as text.
+pub(crate) type ReadingResults = Vec<Result<WriteOutcome, String>>;
+
 pub(crate) enum Job {
-    Reading {
-        reading: Reading,
-        reply: oneshot::Sender<Result<WriteOutcome, StoreError>>,
+    /// Readings of one caller (one message, or a Lambda invocation's batch): written together
+    /// with whatever else is queued, answered together.
+    Readings {
+        readings: Vec<Reading>,
+        reply: oneshot::Sender<ReadingResults>,
     },
     DeadLetter(DeadLetter),
     Flush(oneshot::Sender<Result<(), StoreError>>),
@@ -83,9 +89,12 @@ impl Writer {
         let mut flushes = Vec::new();
         for job in batch {
             match job {
-                Job::Reading { reading, reply } => {
-                    readings.push(reading);
-                    replies.push(reply);
+                Job::Readings {
+                    readings: mut rs,
+                    reply,
+                } => {
+                    replies.push((reply, rs.len()));
+                    readings.append(&mut rs);
                 }
                 Job::DeadLetter(letter) => letters.push(letter),
                 Job::Flush(reply) => flushes.push(reply),
@@ -98,24 +107,50 @@ impl Writer {
         }
         if !readings.is_empty() {
             self.seed_sequences(&readings).await;
-            match with_retry(|| self.store.put_readings(&readings)).await {
-                Ok(outcomes) => {
-                    self.count(&readings, &outcomes);
-                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                        let _ = reply.send(Ok(outcome));
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, count = readings.len(), "readings could not be stored");
-                    for reply in replies {
-                        let _ = reply.send(Err(StoreError::Unavailable(e.to_string())));
-                    }
-                }
+            let results = match with_retry(|| self.store.put_readings(&readings)).await {
+                Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                Err(e) => self.per_device(&readings, e).await,
+            };
+            self.count(&readings, &results);
+            let mut results = results.into_iter();
+            for (reply, n) in replies {
+                let _ = reply.send(results.by_ref().take(n).collect());
             }
         }
         for reply in flushes {
             let _ = reply.send(self.flush_counters().await);
         }
+    }
+
+    /// After a batch failed (retries included): each box's readings once more on their own, so
+    /// that one box the store refuses (a throttled hot partition, say) does not fail the others.
+    async fn per_device(&self, readings: &[Reading], error: StoreError) -> ReadingResults {
+        let mut groups: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (i, r) in readings.iter().enumerate() {
+            groups.entry(r.device.as_str()).or_default().push(i);
+        }
+        let mut results: ReadingResults = vec![Err(error.to_string()); readings.len()];
+        if groups.len() < 2 {
+            tracing::error!(error = %error, count = readings.len(), "readings could not be stored");
+            return results;
+        }
+        for (device, indexes) in groups {
+            let group: Vec<Reading> = indexes.iter().map(|&i| readings[i].clone()).collect();
+            match self.store.put_readings(&group).await {
+                Ok(outcomes) => {
+                    for (i, o) in indexes.into_iter().zip(outcomes) {
+                        results[i] = Ok(o);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, device, count = group.len(), "readings could not be stored");
+                    for i in indexes {
+                        results[i] = Err(e.to_string());
+                    }
+                }
+            }
+        }
+        results
     }
 
     /// After a restart, continue each box's sequence from what the store last kept.
@@ -132,10 +167,11 @@ impl Writer {
         }
     }
 
-    fn count(&mut self, readings: &[Reading], outcomes: &[WriteOutcome]) {
+    fn count(&mut self, readings: &[Reading], results: &[Result<WriteOutcome, String>]) {
         let stored_at = chrono::Utc::now().timestamp_millis();
         let mut counters = self.counters.lock().expect("counter lock");
-        for (r, outcome) in readings.iter().zip(outcomes) {
+        for (r, result) in readings.iter().zip(results) {
+            let Ok(outcome) = result else { continue };
             let bucket = counters.bucket(Some(&r.fleet), Some(r.device.as_str()), r.received_at);
             match outcome {
                 WriteOutcome::Stored => {
