@@ -179,7 +179,8 @@ impl AlertEvaluator {
         for (rule, observation, breached) in verdicts {
             let key = (rule.id.clone(), observation.subject.clone());
             let value = observation.signal.value();
-            if let Some(n) = self.step(rule, key, breached, value, now) {
+            let began = observation.signal.breached_since();
+            if let Some(n) = self.step(rule, key, breached, value, began, now) {
                 notifications.push(n);
             }
         }
@@ -209,6 +210,7 @@ impl AlertEvaluator {
         key: Key,
         breached: bool,
         value: Option<f64>,
+        began: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<Notification> {
         if !breached {
@@ -230,7 +232,7 @@ impl AlertEvaluator {
                 return None;
             }
             Some(Track::Pending { since }) => *since,
-            None => now,
+            None => began.map_or(now, |b| b.min(now)),
         };
         if now - since < rule.kind.hold() {
             self.tracks.insert(key, Track::Pending { since });
@@ -282,7 +284,10 @@ mod tests {
         Observation {
             rule_id: "offline".into(),
             subject: subject.into(),
-            signal: Signal::Offline { offline },
+            signal: Signal::Offline {
+                offline,
+                since_ms: None,
+            },
         }
     }
 
@@ -327,6 +332,42 @@ mod tests {
             evaluator.tick(t(11), &rules, &[loss(5.0)]).unwrap().len(),
             1
         );
+    }
+
+    #[test]
+    fn a_box_offline_since_long_ago_fires_at_the_first_look() {
+        let rules = [offline_rule()];
+        let seen = |subject: &str, minute: i64| Observation {
+            rule_id: "offline".into(),
+            subject: subject.into(),
+            signal: Signal::Offline {
+                offline: true,
+                since_ms: Some(t(minute).timestamp_millis()),
+            },
+        };
+        // A fresh evaluator (a restart) looking at minute 30: box-1 went silent at minute 5,
+        // box-2 at minute 25 (its hold of 10 minutes is not over).
+        let mut evaluator = AlertEvaluator::new();
+        let fired = evaluator
+            .tick(t(30), &rules, &[seen("box-1", 5), seen("box-2", 25)])
+            .unwrap();
+        assert!(matches!(
+            &fired[..],
+            [Notification::Fired { alert }] if alert.subject == "box-1" && alert.since == t(5)
+        ));
+        let fired = evaluator
+            .tick(t(35), &rules, &[seen("box-1", 5), seen("box-2", 25)])
+            .unwrap();
+        assert!(matches!(
+            &fired[..],
+            [Notification::Fired { alert }] if alert.subject == "box-2" && alert.since == t(25)
+        ));
+        // A last sign of life in the future (clock skew) counts from now.
+        let mut evaluator = AlertEvaluator::new();
+        assert!(evaluator
+            .tick(t(30), &rules, &[seen("box-3", 90)])
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -436,7 +477,10 @@ mod tests {
         let wrong = Observation {
             rule_id: "loss".into(),
             subject: "north".into(),
-            signal: Signal::Offline { offline: true },
+            signal: Signal::Offline {
+                offline: true,
+                since_ms: None,
+            },
         };
         let err = evaluator
             .tick(t(6), &rules, &[loss(9.0), wrong])

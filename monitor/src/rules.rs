@@ -14,6 +14,7 @@
 //! reject ratios), a box id for per-box conditions (offline, metric thresholds).
 
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The longest window or hold a rule may use: 7 days. Longer ones would outlive the retention of
@@ -109,8 +110,14 @@ pub enum Signal {
     LossPercent { percent: f64 },
     /// For `reject_rate_rising`: the reject ratio over the window and its baseline, in percent.
     RejectPercent { window: f64, baseline: f64 },
-    /// For `box_offline_longer_than`: whether the box is offline now.
-    Offline { offline: bool },
+    /// For `box_offline_longer_than`: whether the box is offline now, and since when when known
+    /// (its last sign of life, ms): the hold time then counts from there, not from the first
+    /// look, so a restarted server or a fresh function instance does not wait the hold again.
+    Offline {
+        offline: bool,
+        #[serde(default)]
+        since_ms: Option<i64>,
+    },
     /// For `metric_above` / `metric_below`: the box's latest value of the metric.
     Metric { value: f64 },
 }
@@ -124,6 +131,16 @@ impl Signal {
             Signal::RejectPercent { window, .. } => Some(window),
             Signal::Offline { .. } => None,
             Signal::Metric { value } => Some(value),
+        }
+    }
+
+    /// When the breach began, if the measurement knows it.
+    pub fn breached_since(&self) -> Option<DateTime<Utc>> {
+        match *self {
+            Signal::Offline {
+                since_ms: Some(ms), ..
+            } => DateTime::from_timestamp_millis(ms),
+            _ => None,
         }
     }
 }
@@ -183,7 +200,9 @@ impl AlertKind {
                 Signal::RejectPercent { window, baseline },
             ) => Ok(window > baseline * factor && window > *min_percent),
             (AlertKind::RejectRateRising { .. }, _) => Err(mismatch("reject percentages")),
-            (AlertKind::BoxOfflineLongerThan { .. }, Signal::Offline { offline }) => Ok(offline),
+            (AlertKind::BoxOfflineLongerThan { .. }, Signal::Offline { offline, .. }) => {
+                Ok(offline)
+            }
             (AlertKind::BoxOfflineLongerThan { .. }, _) => Err(mismatch("an offline state")),
             (AlertKind::MetricAbove { value, .. }, Signal::Metric { value: v }) => Ok(v > *value),
             (AlertKind::MetricBelow { value, .. }, Signal::Metric { value: v }) => Ok(v < *value),

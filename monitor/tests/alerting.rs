@@ -71,7 +71,10 @@ fn offline_boxes_alert_per_box_after_the_hold_time() {
     let observe = |subject: &str, offline: bool| Observation {
         rule_id: "offline".into(),
         subject: subject.into(),
-        signal: Signal::Offline { offline },
+        signal: Signal::Offline {
+            offline,
+            since_ms: None,
+        },
     };
     let mut fired_at = Vec::new();
     for m in 0..40 {

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod iot_policy;
 pub mod presence_event;
 pub mod rule_event;
+pub mod scheduled;
 #[cfg(feature = "aws")]
 pub mod sdk;
 pub mod sqs_event;

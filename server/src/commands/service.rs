@@ -101,6 +101,39 @@ impl CommandService {
         }
     }
 
+    /// For a process that runs now and then (the scheduled function on AWS): tracks the commands
+    /// of every fleet issued within the longest time to live that are not final yet (one range
+    /// of each fleet's audit index), then expires or times out those due at `now`. Returns how
+    /// many were open.
+    pub async fn sweep_recent(&self, now: i64) -> Result<usize, StoreError> {
+        let mut fleets: Vec<_> = self
+            .store
+            .list_devices(None)
+            .await?
+            .into_iter()
+            .map(|d| d.fleet)
+            .collect();
+        fleets.sort();
+        fleets.dedup();
+        // A command issued earlier than this has expired at the latest a minute ago.
+        let from = now - (MAX_TTL_SECS + 60) * 1000;
+        let mut open = 0;
+        for fleet in &fleets {
+            for c in self
+                .store
+                .list_fleet_commands(fleet, from, now, usize::MAX)
+                .await?
+            {
+                if !c.state.is_final() {
+                    open += 1;
+                }
+                self.track(&c);
+            }
+        }
+        self.sweep(now).await;
+        Ok(open)
+    }
+
     /// Loads the open commands of every box (at start), then sweeps every [`SWEEP_EVERY`].
     pub fn start_sweeper(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let service = self.clone();

@@ -47,6 +47,8 @@ struct LoopState {
     spikes: HashMap<String, SpikeState>,
     /// The alerts of this process, by (rule, subject, fired_at), to update their deliveries.
     records: HashMap<(String, String, i64), AlertRecord>,
+    /// The firing alerts were read back from the store (once per process).
+    reloaded: bool,
 }
 
 pub struct AlertService {
@@ -131,18 +133,7 @@ impl AlertService {
     pub fn start(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
         let service = self.clone();
         tokio::spawn(async move {
-            match service.store.active_alerts().await {
-                Ok(active) => {
-                    let mut state = service.state.lock().await;
-                    state.evaluator = AlertEvaluator::with_active(active.iter().map(active_of));
-                    for r in active {
-                        state.records.insert(key_of(&r), r);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "firing alerts not reloaded; they may fire again")
-                }
-            }
+            service.reload_active().await;
             let mut ticker = tokio::time::interval(service.settings.evaluate_every);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
@@ -155,6 +146,34 @@ impl AlertService {
                 }
             }
         })
+    }
+
+    /// The alerts firing when the process stopped, so that they do not fire again.
+    async fn reload_active(&self) {
+        match self.store.active_alerts().await {
+            Ok(active) => {
+                let mut state = self.state.lock().await;
+                state.evaluator = AlertEvaluator::with_active(active.iter().map(active_of));
+                state.records.clear();
+                state.reloaded = true;
+                for r in active {
+                    state.records.insert(key_of(&r), r);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "firing alerts not reloaded; they may fire again")
+            }
+        }
+    }
+
+    /// For a process that runs now and then (the scheduled function on AWS): one evaluation at
+    /// `now`, the firing alerts read back at the first. Pending holds and spike baselines live as
+    /// long as the process (a warm function instance keeps them between runs).
+    pub async fn evaluate_once(self: &Arc<Self>, now: i64) -> Result<(), StoreError> {
+        if !self.state.lock().await.reloaded {
+            self.reload_active().await;
+        }
+        self.evaluate(now).await
     }
 
     /// Alerts firing now (for `/metrics`).
@@ -219,6 +238,7 @@ impl AlertService {
                         let signal = match &rule.kind {
                             AlertKind::BoxOfflineLongerThan { .. } => Signal::Offline {
                                 offline: !d.presence.online,
+                                since_ms: d.presence.last_seen,
                             },
                             AlertKind::MetricAbove { metric, .. }
                             | AlertKind::MetricBelow { metric, .. } => {

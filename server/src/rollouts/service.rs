@@ -213,35 +213,77 @@ impl RolloutService {
     }
 
     fn spawn(self: &Arc<Self>, running: Arc<tokio::sync::Mutex<Running>>) {
-        let service = self.clone();
-        tokio::spawn(async move {
-            let id = running.lock().await.record.id.clone();
-            service
-                .running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(id.clone(), running.clone());
-            let mut ticker = tokio::time::interval(STEP_EVERY);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let mut r = running.lock().await;
-                if r.record.status.is_final() {
-                    break;
-                }
-                if let Err(e) = service.step(&mut r).await {
-                    tracing::warn!(rollout = %id, error = %e, "rollout step failed; retrying");
-                }
-                if r.record.status.is_final() {
-                    break;
-                }
+        tokio::spawn(self.clone().run_steps(running, None));
+    }
+
+    /// Steps a rollout every [`STEP_EVERY`] until it is final or `deadline` passes; true when
+    /// it is final.
+    async fn run_steps(
+        self: Arc<Self>,
+        running: Arc<tokio::sync::Mutex<Running>>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        let id = running.lock().await.record.id.clone();
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), running.clone());
+        let mut ticker = tokio::time::interval(STEP_EVERY);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let finished = loop {
+            ticker.tick().await;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break false;
             }
-            service
+            let mut r = running.lock().await;
+            if r.record.status.is_final() {
+                break true;
+            }
+            if let Err(e) = self.step(&mut r).await {
+                tracing::warn!(rollout = %id, error = %e, "rollout step failed; retrying");
+            }
+            if r.record.status.is_final() {
+                break true;
+            }
+        };
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+        finished
+    }
+
+    /// For a process that runs now and then (the scheduled function on AWS): steps every running
+    /// rollout not already stepped by this process until it finishes or `budget` runs out, then
+    /// returns `(driven, finished)`. Progress is stored at each step, so the next run goes on.
+    pub async fn drive_for(self: &Arc<Self>, budget: Duration) -> (usize, usize) {
+        let deadline = Instant::now() + budget;
+        let unfinished = match self.store.unfinished_rollouts().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "running rollouts not read");
+                return (0, 0);
+            }
+        };
+        let mut runs = Vec::new();
+        for record in unfinished {
+            let busy = self
                 .running
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
-        });
+                .contains_key(&record.id);
+            if !busy {
+                let running = self.restore(record).await;
+                runs.push(self.clone().run_steps(running, Some(deadline)));
+            }
+        }
+        let driven = runs.len();
+        let finished = futures::future::join_all(runs)
+            .await
+            .into_iter()
+            .filter(|done| *done)
+            .count();
+        (driven, finished)
     }
 
     /// Sends what the rate allows, counts states, applies the abort rule, finishes when every
