@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the three Lambda entry points for the provided.al2023 runtime and packages each as a
 # zip holding one executable named `bootstrap` (what deploy/template.yaml's `Code` points to):
-#   deploy/build/lambda-ingest.zip, deploy/build/lambda-authorizer.zip, deploy/build/lambda-api.zip
+#   deploy/build/lambda-ingest.zip, deploy/build/lambda-authorizer.zip, deploy/build/lambda-api.zip,
+#   deploy/build/lambda-scheduler.zip
 #
 # Why static musl: Debian 12's glibc (2.36) is newer than Amazon Linux 2023's (2.34), so a binary
 # linked on this machine against glibc may refuse to start on Lambda (GLIBC_2.35 not found). A
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 ARCH="${ARCH:-x86_64}"
 PROFILE="${PROFILE:-release}"
-BINS=(lambda-ingest lambda-authorizer lambda-api)
+BINS=(lambda-ingest lambda-authorizer lambda-api lambda-scheduler)
 OUT=deploy/build
 TOOLS_DIR="${BOXPILOT_TOOLS_DIR:-$HOME/.cache/boxpilot-tools}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/boxpilot-target}"
