@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the three Lambda entry points for the provided.al2023 runtime and packages each as a
+# Builds the four Lambda entry points for the provided.al2023 runtime and packages each as a
 # zip holding one executable named `bootstrap` (what deploy/template.yaml's `Code` points to):
 #   deploy/build/lambda-ingest.zip, deploy/build/lambda-authorizer.zip, deploy/build/lambda-api.zip,
 #   deploy/build/lambda-scheduler.zip
