@@ -9,6 +9,7 @@ TRUNK_VERSION=0.21.14
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_VERSION=1.57.0
 MQTTJS_VERSION=5
+COGNITO_LOCAL_VERSION=5.3.0
 mkdir -p "$TOOLS_DIR"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
@@ -49,10 +50,16 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
 fi
 
 # Debian's binaryen (wasm-opt 108) produces broken wasm; use npm's, first on PATH via scripts/env.sh.
-if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || [ ! -d "$TOOLS_DIR/node_modules/playwright-core" ] || [ ! -d "$TOOLS_DIR/node_modules/mqtt" ]; then
-  say "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_VERSION into $TOOLS_DIR"
+# cognito-local: a second local Cognito, for what moto does not do (RevokeToken; see
+# server/src/testing/cognito_local.rs).
+npm_version() { node -p "require('$TOOLS_DIR/node_modules/$1/package.json').version" 2>/dev/null; }
+if [ ! -x "$TOOLS_DIR/node_modules/.bin/wasm-opt" ] || [ ! -d "$TOOLS_DIR/node_modules/playwright-core" ] \
+  || [ ! -d "$TOOLS_DIR/node_modules/mqtt" ] \
+  || [ "$(npm_version cognito-local)" != "$COGNITO_LOCAL_VERSION" ]; then
+  say "npm install binaryen@$BINARYEN_VERSION playwright-core@$PLAYWRIGHT_VERSION mqtt@$MQTTJS_VERSION cognito-local@$COGNITO_LOCAL_VERSION into $TOOLS_DIR"
   npm install --silent --no-audit --no-fund --prefix "$TOOLS_DIR" \
-    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "mqtt@$MQTTJS_VERSION" >/dev/null
+    "binaryen@$BINARYEN_VERSION" "playwright-core@$PLAYWRIGHT_VERSION" "mqtt@$MQTTJS_VERSION" \
+    "cognito-local@$COGNITO_LOCAL_VERSION" >/dev/null
 fi
 say "tools ready in $TOOLS_DIR"
 
