@@ -79,8 +79,9 @@ say "moto $MOTO_VERSION ready: $TOOLS_DIR/venv/bin/moto_server"
 # Linters of the AWS template (scripts/lint-deploy.sh): cfn-lint and checkov, pinned, in their own
 # venv (checkov pins boto3/botocore 1.35, which would downgrade moto's). Skipped when present.
 DEPLOY_VENV="$TOOLS_DIR/venv-deploy"
-if ! "$DEPLOY_VENV/bin/pip" show checkov 2>/dev/null | grep -qx "Version: 3.3.30" \
-  || ! "$DEPLOY_VENV/bin/pip" show cfn-lint 2>/dev/null | grep -qx "Version: 1.58.0"; then
+# (sed reads pip's whole answer: `grep -q` would stop early and pipefail would see pip fail.)
+deploy_version() { "$DEPLOY_VENV/bin/pip" show "$1" 2>/dev/null | sed -n 's/^Version: //p'; }
+if [ "$(deploy_version checkov)" != "3.3.30" ] || [ "$(deploy_version cfn-lint)" != "1.58.0" ]; then
   say "pip install cfn-lint==1.58.0 checkov==3.3.30 into $DEPLOY_VENV"
   [ -x "$DEPLOY_VENV/bin/pip" ] || python3 -m venv "$DEPLOY_VENV"
   "$DEPLOY_VENV/bin/pip" install --quiet --disable-pip-version-check "cfn-lint==1.58.0" "checkov==3.3.30"
