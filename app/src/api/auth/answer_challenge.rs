@@ -1,4 +1,4 @@
-use crate::domain::{AppError, ChallengeKind, SignInChallenge, SignInStep};
+use crate::domain::{AppError, ChallengeKind, SignInStep};
 use leptos::prelude::*;
 
 /// Answers the identity provider's question during a sign-in (a new password, a code from an
@@ -12,6 +12,7 @@ pub async fn answer_challenge(
     answer: String,
 ) -> Result<SignInStep, AppError> {
     use super::super::context;
+    use crate::domain::SignInChallenge;
     context::with_status(
         async {
             let challenge = SignInChallenge {
