@@ -4,9 +4,7 @@ use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
-use crate::identity::{
-    BuiltinIdentity, BuiltinSettings, CognitoIdentity, IdentityProvider, SigningKeys,
-};
+use crate::identity::{BuiltinIdentity, BuiltinSettings, IdentityProvider, SigningKeys};
 use crate::ingest::{IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
 use crate::outbound::DevicePublisher;
@@ -57,7 +55,7 @@ pub fn api_router_on(
     publisher: Arc<dyn DevicePublisher>,
     shadow_documents: Arc<dyn ShadowDocuments>,
     broker_health: Option<Arc<dyn HealthCheck>>,
-    cognito: Option<Arc<CognitoIdentity>>,
+    cognito: Option<Arc<dyn IdentityProvider>>,
 ) -> ApiApp {
     let (identity, builtin_identity): (Arc<dyn IdentityProvider>, _) = match cognito {
         Some(cognito) => (cognito, None),

@@ -4,7 +4,7 @@
 use boxpilot::aws::api::{api_router_on, ApiConfig};
 use boxpilot::aws::device_shadow::{DeviceShadows, IotCoreHealth};
 use boxpilot::aws::sdk;
-use boxpilot::identity::{CognitoIdentity, CognitoSettings};
+use boxpilot::identity::{CognitoIdentity, CognitoSettings, IdentityProvider};
 use boxpilot::store::Store;
 use lambda_http::Error;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
     };
     // People sign in with the stage's Cognito pool (the template sets both variables); without
     // them, with the built-in provider over the table.
-    let cognito = match (
+    let cognito: Option<Arc<dyn IdentityProvider>> = match (
         sdk::env("BOXPILOT_COGNITO_USER_POOL_ID"),
         sdk::env("BOXPILOT_COGNITO_CLIENT_ID"),
     ) {
@@ -51,7 +51,7 @@ async fn main() -> Result<(), Error> {
                     region,
                     endpoint: None,
                 },
-            )))
+            )) as Arc<dyn IdentityProvider>)
         }
         _ => None,
     };
