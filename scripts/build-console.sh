@@ -11,4 +11,5 @@ find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*
     gzip -f -9 -k "$f"
   done
 wasm=$(ls dist/*_bg.wasm)
-printf '[console] built dist/: wasm %s bytes, brotli %s bytes\n' "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.br")"
+printf '[console] built dist/: wasm %s bytes, gzip -9 %s bytes, brotli %s bytes\n' \
+  "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")" "$(stat -c %s "$wasm.br")"
