@@ -14,7 +14,8 @@ CFN_LINT_VERSION=1.58.0
 CHECKOV_VERSION=3.3.30
 TEMPLATE=deploy/template.yaml
 
-installed() { "$VENV/bin/pip" show "$1" 2>/dev/null | grep -qx "Version: $2"; }
+# sed reads pip's whole answer (`grep -q` would stop early and pipefail would see pip fail).
+installed() { [ "$("$VENV/bin/pip" show "$1" 2>/dev/null | sed -n 's/^Version: //p')" = "$2" ]; }
 if ! installed cfn-lint "$CFN_LINT_VERSION" || ! installed checkov "$CHECKOV_VERSION"; then
   echo "[lint-deploy] pip install cfn-lint==$CFN_LINT_VERSION checkov==$CHECKOV_VERSION into $VENV"
   [ -x "$VENV/bin/pip" ] || python3 -m venv "$VENV"
