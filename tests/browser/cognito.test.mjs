@@ -57,6 +57,14 @@ function totp(secret, offsetSteps = 0) {
   return String((mac.readUInt32BE(at) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
+/// A code that stays valid for a few seconds: near the end of a 30 s step, wait for the next one
+/// (moto, like Cognito, accepts the current step's code only).
+async function freshCode(secret) {
+  const left = 30_000 - (Date.now() % 30_000);
+  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 200));
+  return totp(secret);
+}
+
 async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -118,7 +126,7 @@ for (const [name, run] of Object.entries(runs)) {
       await page.fill('#totp-code', totp(secret, 20));
       await page.getByRole('button', { name: 'Turn on' }).click();
       assert.match(await errorText(page), /code is not right/);
-      await page.fill('#totp-code', totp(secret));
+      await page.fill('#totp-code', await freshCode(secret));
       await page.getByRole('button', { name: 'Turn on' }).click();
       await page.waitForFunction(() => /^On/.test(document.querySelector('[data-totp-state]')?.textContent || ''));
 
@@ -133,7 +141,7 @@ for (const [name, run] of Object.entries(runs)) {
       await page.fill('#challenge-answer', totp(secret, 20));
       await page.click('form[data-challenge] button[type=submit]');
       assert.match(await errorText(page), /code is not right/);
-      await page.fill('#challenge-answer', totp(secret));
+      await page.fill('#challenge-answer', await freshCode(secret));
       await page.click('form[data-challenge] button[type=submit]');
       await page.waitForSelector('[data-device]', { timeout: 20_000 });
 

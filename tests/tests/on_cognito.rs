@@ -7,8 +7,22 @@
 use boxpilot_tests::{session_cookie, IdentityChoice, MonitoringSettings, StoreChoice, TestServer};
 use serde_json::{json, Value};
 
+/// Near the end of a 30 s TOTP step, waits for the next one, so that a code stays valid while it
+/// travels (moto, like Cognito, accepts the current step's code only).
+fn wait_for_a_fresh_step() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let left = 30_000 - now % 30_000;
+    if left < 5_000 {
+        std::thread::sleep(std::time::Duration::from_millis(left + 200));
+    }
+}
+
 /// The code an authenticator app shows now for this base32 secret.
 fn code(secret: &str) -> String {
+    wait_for_a_fresh_step();
     let bytes = totp_rs::Secret::Encoded(secret.to_uppercase())
         .to_bytes()
         .expect("base32 secret");
