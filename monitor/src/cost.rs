@@ -47,6 +47,7 @@ pub enum CostItem {
     IotRuleActions,
     LambdaRequests,
     LambdaDuration,
+    SqsRequests,
     DynamodbWrites,
     DynamodbReads,
     DynamodbStorage,
@@ -56,13 +57,14 @@ pub enum CostItem {
 
 impl CostItem {
     /// Every item, in the order of a breakdown's lines.
-    pub const ALL: [CostItem; 11] = [
+    pub const ALL: [CostItem; 12] = [
         CostItem::IotMessaging,
         CostItem::IotConnectivity,
         CostItem::IotRulesTriggered,
         CostItem::IotRuleActions,
         CostItem::LambdaRequests,
         CostItem::LambdaDuration,
+        CostItem::SqsRequests,
         CostItem::DynamodbWrites,
         CostItem::DynamodbReads,
         CostItem::DynamodbStorage,
@@ -79,6 +81,7 @@ impl CostItem {
             CostItem::IotRuleActions => "IoT rule actions",
             CostItem::LambdaRequests => "Lambda requests",
             CostItem::LambdaDuration => "Lambda duration",
+            CostItem::SqsRequests => "SQS requests",
             CostItem::DynamodbWrites => "DynamoDB writes",
             CostItem::DynamodbReads => "DynamoDB reads",
             CostItem::DynamodbStorage => "DynamoDB storage",
@@ -172,6 +175,12 @@ pub fn cost(usage: &Usage, prices: &PriceTable) -> Result<CostBreakdown, CostErr
                     "GB-second",
                     p.lambda_per_gb_second,
                     1.0,
+                ),
+                CostItem::SqsRequests => (
+                    usage.sqs_requests,
+                    "request (64 KB)",
+                    p.sqs_requests_per_million,
+                    MILLION,
                 ),
                 CostItem::DynamodbWrites => (
                     usage.dynamodb_write_units,

@@ -99,6 +99,8 @@ price_entries! {
     lambda_requests_per_million,
     /// Lambda duration, per GB-second, for [`PriceTable::lambda_architecture`].
     lambda_per_gb_second,
+    /// SQS standard queue, per million requests (each 64 KB chunk of a request is one).
+    sqs_requests_per_million,
     /// DynamoDB on-demand, per million write request units (1 KB each).
     dynamodb_write_units_per_million,
     /// DynamoDB on-demand, per million read request units (4 KB strongly consistent).

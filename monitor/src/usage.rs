@@ -124,6 +124,9 @@ pub struct Usage {
     pub lambda_invocations: f64,
     /// Lambda duration: memory (GB) times billed seconds, summed.
     pub lambda_gb_seconds: f64,
+    /// SQS requests (64 KB chunks): the rule's SendMessage, the function's receives and deletes.
+    #[serde(default)]
+    pub sqs_requests: f64,
     /// DynamoDB write request units.
     pub dynamodb_write_units: f64,
     /// DynamoDB read request units.
@@ -174,6 +177,18 @@ impl Usage {
             count * (f64::from(memory_mb) / 1024.0) * (billed_ms as f64 / 1000.0);
     }
 
+    /// Records `messages` (each under 64 KB) going through an SQS queue to a function that
+    /// receives them `batch` at a time (one ReceiveMessage, then DeleteMessageBatch by tens):
+    /// one SendMessage each, plus each batch's receive and deletes. Returns the number of
+    /// batches, i.e. of function invocations. Idle long polls are not counted.
+    pub fn record_queue_batches(&mut self, messages: u64, batch: u64) -> u64 {
+        let batch = batch.max(1);
+        let batches = messages.div_ceil(batch);
+        let deletes_per_batch = batch.div_ceil(10);
+        self.sqs_requests += (messages + batches * (1 + deletes_per_batch)) as f64;
+        batches
+    }
+
     /// Records `count` standard DynamoDB writes of an item of `item_bytes`.
     pub fn record_dynamodb_writes(&mut self, count: u64, item_bytes: u64) {
         self.dynamodb_write_units += count as f64 * dynamodb_write_units(item_bytes) as f64;
@@ -214,6 +229,7 @@ impl Usage {
             rule_actions: self.rule_actions * factor,
             lambda_invocations: self.lambda_invocations * factor,
             lambda_gb_seconds: self.lambda_gb_seconds * factor,
+            sqs_requests: self.sqs_requests * factor,
             dynamodb_write_units: self.dynamodb_write_units * factor,
             dynamodb_read_units: self.dynamodb_read_units * factor,
             dynamodb_storage_gb_months: self.dynamodb_storage_gb_months * factor,
@@ -223,7 +239,7 @@ impl Usage {
     }
 
     /// Every quantity with its JSON name, in a fixed order.
-    pub fn quantities(&self) -> [(&'static str, f64); 13] {
+    pub fn quantities(&self) -> [(&'static str, f64); 14] {
         [
             ("messages", self.messages),
             ("billed_message_units", self.billed_message_units),
@@ -233,6 +249,7 @@ impl Usage {
             ("rule_actions", self.rule_actions),
             ("lambda_invocations", self.lambda_invocations),
             ("lambda_gb_seconds", self.lambda_gb_seconds),
+            ("sqs_requests", self.sqs_requests),
             ("dynamodb_write_units", self.dynamodb_write_units),
             ("dynamodb_read_units", self.dynamodb_read_units),
             (
@@ -276,6 +293,7 @@ impl AddAssign for Usage {
         self.rule_actions += rhs.rule_actions;
         self.lambda_invocations += rhs.lambda_invocations;
         self.lambda_gb_seconds += rhs.lambda_gb_seconds;
+        self.sqs_requests += rhs.sqs_requests;
         self.dynamodb_write_units += rhs.dynamodb_write_units;
         self.dynamodb_read_units += rhs.dynamodb_read_units;
         self.dynamodb_storage_gb_months += rhs.dynamodb_storage_gb_months;
@@ -286,6 +304,19 @@ impl AddAssign for Usage {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn queued_messages_pay_their_send_and_each_batch_its_receive_and_deletes() {
+        let mut usage = Usage::new();
+        // 25 messages in batches of 10: 3 batches; each receive, then 1 delete call per 10.
+        assert_eq!(usage.record_queue_batches(25, 10), 3);
+        assert_eq!(usage.sqs_requests, 25.0 + 3.0 * 2.0);
+        let mut usage = Usage::new();
+        assert_eq!(usage.record_queue_batches(100, 100), 1);
+        assert_eq!(usage.sqs_requests, 100.0 + 1.0 + 10.0);
+        // A batch size of 0 is taken as 1.
+        assert_eq!(Usage::new().record_queue_batches(3, 0), 3);
+    }
+
     use super::*;
 
     #[test]

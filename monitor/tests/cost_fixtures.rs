@@ -30,8 +30,23 @@ struct Fleet {
     metered_bytes: u64,
     route: MessageRoute,
     lambda_per_message: Option<Lambda>,
+    /// Messages reach the function through an SQS queue, `batch` at a time (one invocation each).
+    #[serde(default)]
+    queue: Option<Queue>,
     dynamodb_writes_per_message: u64,
     item_bytes: u64,
+    /// Eventually consistent reads made while storing a message (aggregates read before a merge).
+    #[serde(default)]
+    dynamodb_reads_per_message: u64,
+    #[serde(default)]
+    read_item_bytes: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Queue {
+    batch: u64,
+    lambda_per_batch: Lambda,
 }
 
 #[derive(Deserialize)]
@@ -89,9 +104,19 @@ fn usage_of(fixture: &Fixture) -> Usage {
         if let Some(lambda) = &fleet.lambda_per_message {
             usage.record_lambda(messages, lambda.memory_mb, lambda.billed_ms);
         }
+        if let Some(queue) = &fleet.queue {
+            let batches = usage.record_queue_batches(messages, queue.batch);
+            let lambda = &queue.lambda_per_batch;
+            usage.record_lambda(batches, lambda.memory_mb, lambda.billed_ms);
+        }
         usage.record_dynamodb_writes(
             messages * fleet.dynamodb_writes_per_message,
             fleet.item_bytes,
+        );
+        usage.record_dynamodb_reads(
+            messages * fleet.dynamodb_reads_per_message,
+            fleet.read_item_bytes,
+            ReadConsistency::Eventual,
         );
     }
     if let Some(console) = &fixture.console {
@@ -161,6 +186,16 @@ fn ten_thousand_boxes_through_basic_ingest_cost_about_five_cents_a_box_month() {
     let (_, per_box) = check("10k-boxes-basic-ingest.json");
     let per_box = per_box.unwrap();
     assert!((0.05..0.055).contains(&per_box), "{per_box}");
+}
+
+#[test]
+fn the_deployed_shape_pays_sqs_and_five_write_units_a_reading() {
+    let (_, per_box) = check("10k-boxes-deployed-shape.json");
+    let fixture = load("10k-boxes-deployed-shape.json");
+    let usage = usage_of(&fixture);
+    assert_eq!(usage.lambda_invocations, usage.messages / 10.0);
+    assert_eq!(usage.sqs_requests, usage.messages * 1.2);
+    assert!((0.22..0.225).contains(&per_box.unwrap()), "{per_box:?}");
 }
 
 #[test]

@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Model messages as sent through IoT Core Basic Ingest (no messaging charge).
     #[arg(long, env = "BOXPILOT_BASIC_INGEST")]
     pub basic_ingest: bool,
+    /// Messages per ingestion batch the cost model assumes (SQS to the ingestion function; the
+    /// template batches up to 100 within 1 s, so a quiet fleet has smaller batches).
+    #[arg(long, env = "BOXPILOT_INGEST_BATCH", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub ingest_batch: u64,
     /// Where data is kept: `embedded` (a file in --data-dir) or `dynamodb` (needs a build with
     /// `--features aws`).
     #[arg(long, env = "BOXPILOT_STORE", default_value = "embedded", value_parser = ["embedded", "dynamodb"])]
@@ -110,6 +114,7 @@ impl ServeArgs {
             prices,
             assumptions: CostAssumptions {
                 basic_ingest: self.basic_ingest,
+                messages_per_batch: self.ingest_batch,
                 ..CostAssumptions::default()
             },
             sns: match &self.alert_sns_topic {

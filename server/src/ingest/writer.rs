@@ -180,8 +180,9 @@ impl Writer {
                     if !self.meter_usage {
                         continue;
                     }
-                    bucket.write_units +=
-                        monitor::usage::dynamodb_write_units(modelled_item_bytes(r));
+                    let (writes, half_reads) = modelled_units(r);
+                    bucket.write_units += writes;
+                    bucket.read_units += half_reads;
                     // A box clock far off says nothing about the pipeline: latency is counted
                     // for readings stamped within the last day and not in the future.
                     let latency = stored_at - r.ts;
@@ -209,6 +210,18 @@ impl Writer {
     }
 }
 
+/// What storing one reading costs in the DynamoDB shape (docs/DYNAMODB.md), as the cost model
+/// counts it: write units of the reading's item, one aggregate item per chartable metric (its
+/// (box, metric, hour) item, read then written back), the box's latest values and their copy in
+/// the fleet index; read units in halves (eventually consistent reads of items under 4 KB). It is
+/// the cost of a reading alone in its ingestion batch, which is what a batch of a fleet whose
+/// boxes each send now and then holds: the model errs on the high side for chatty boxes.
+pub fn modelled_units(r: &Reading) -> (u64, u64) {
+    let aggregates = r.metrics.values().filter(|v| v.as_f64().is_some()).count() as u64;
+    let reading = monitor::usage::dynamodb_write_units(modelled_item_bytes(r));
+    (reading + aggregates + 2, aggregates)
+}
+
 /// The size a reading would have as a DynamoDB item (the cost model's write units): key
 /// attributes, then each metric's name and value, as DynamoDB sizes them (names count; numbers
 /// up to 21 bytes; booleans 1 byte).
@@ -228,4 +241,30 @@ pub fn modelled_item_bytes(r: &Reading) -> u64 {
         })
         .sum();
     (keys + metrics) as u64
+}
+
+#[cfg(test)]
+mod modelled_units_tests {
+    use super::*;
+    use app::domain::{DeviceId, FleetId, MetricValue};
+
+    #[test]
+    fn a_reading_with_two_chartable_metrics_costs_five_write_units() {
+        let r = Reading {
+            device: DeviceId::parse("b1").unwrap(),
+            fleet: FleetId::parse("f1").unwrap(),
+            seq: 1,
+            ts: 0,
+            received_at: 0,
+            metrics: [
+                ("temp_c".to_owned(), MetricValue::Number(4.5)),
+                ("door_open".to_owned(), MetricValue::Bool(false)),
+                ("mode".to_owned(), MetricValue::Text("eco".into())),
+            ]
+            .into_iter()
+            .collect(),
+        };
+        // The reading (1), temp_c's and door_open's aggregates (2), latest values and index copy (2).
+        assert_eq!(modelled_units(&r), (5, 2));
+    }
 }

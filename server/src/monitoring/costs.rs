@@ -28,10 +28,12 @@ pub fn usage_from_counts(c: &PipelineCounts, a: &CostAssumptions) -> Usage {
     } else {
         u.billed_message_units = units;
     }
-    // One rule with one action per message; rules are metered in the same 5 KB steps.
+    // One rule with one action (to the SQS queue) per message; rules are metered in the same
+    // 5 KB steps. The ingestion function takes the queue's messages in batches.
     u.rules_triggered = units;
     u.rule_actions = units;
-    u.record_lambda(c.received, a.lambda_memory_mb, a.lambda_ms);
+    let batches = u.record_queue_batches(c.received, a.messages_per_batch);
+    u.record_lambda(batches, a.lambda_memory_mb, a.lambda_ms);
     u.dynamodb_write_units = c.write_units as f64;
     u.dynamodb_read_units = c.read_units as f64 / 2.0;
     u.connection_minutes = c.connection_minutes as f64;
@@ -263,8 +265,11 @@ mod tests {
         let broker = usage_from_counts(&counts, &CostAssumptions::default());
         assert_eq!(broker.billed_message_units, 1200.0);
         assert_eq!(broker.rules_triggered, 1200.0);
-        assert_eq!(broker.lambda_invocations, 1000.0);
-        assert!((broker.lambda_gb_seconds - 1000.0 * 0.125 * 0.01).abs() < 1e-9);
+        // 1,000 messages in batches of 10: 100 invocations of 30 ms; 1,000 sends, 200 receives
+        // and deletes.
+        assert_eq!(broker.lambda_invocations, 100.0);
+        assert!((broker.lambda_gb_seconds - 100.0 * 0.125 * 0.03).abs() < 1e-9);
+        assert_eq!(broker.sqs_requests, 1200.0);
         assert_eq!(broker.dynamodb_read_units, 45.0);
         let basic = usage_from_counts(
             &counts,
@@ -283,12 +288,14 @@ mod tests {
 
     #[test]
     fn ten_thousand_boxes_a_month_cost_what_the_fixture_says() {
-        // One 1 KB reading a minute per box for 30 days, as monitor/fixtures/costs/10k-boxes-broker.json.
+        // One 1 KB reading a minute per box for 30 days, with two chartable metrics, metered as
+        // the ingestion writer meters them: monitor/fixtures/costs/10k-boxes-deployed-shape.json.
         let n = 10_000u64 * 43_200;
         let counts = PipelineCounts {
             received: n,
             message_units: n,
-            write_units: n,
+            write_units: 5 * n,
+            read_units: 2 * n,
             connection_minutes: n,
             ..Default::default()
         };
@@ -297,6 +304,6 @@ mod tests {
             assumptions: CostAssumptions::default(),
         };
         let per_box = model.total(&counts).unwrap() / 10_000.0;
-        assert!((per_box - 0.096).abs() < 0.001, "{per_box}");
+        assert!((per_box - 0.2218).abs() < 0.001, "{per_box}");
     }
 }

@@ -10,8 +10,11 @@ pub struct CostAssumptions {
     /// Messages published to `$aws/rules/...` (no messaging charge) instead of the broker.
     pub basic_ingest: bool,
     pub lambda_memory_mb: u32,
-    /// Billed duration of one ingestion invocation.
+    /// Billed duration of one ingestion invocation (one batch).
     pub lambda_ms: u64,
+    /// Messages per ingestion invocation: the data rule sends each message to an SQS queue and
+    /// the function takes them in batches (deploy/template.yaml: up to 100 within 1 s).
+    pub messages_per_batch: u64,
 }
 
 impl Default for CostAssumptions {
@@ -19,7 +22,8 @@ impl Default for CostAssumptions {
         Self {
             basic_ingest: false,
             lambda_memory_mb: 128,
-            lambda_ms: 10,
+            lambda_ms: 30,
+            messages_per_batch: 10,
         }
     }
 }
@@ -33,10 +37,10 @@ impl CostAssumptions {
                 "Messages go through the IoT Core broker to one rule with one action.".into()
             },
             format!(
-                "One ingestion Lambda invocation per message: {} MB, {} ms billed (arm64).",
-                self.lambda_memory_mb, self.lambda_ms
+                "The rule sends each message to an SQS queue; the ingestion Lambda takes {} at a time ({} MB, {} ms billed per batch, arm64).",
+                self.messages_per_batch, self.lambda_memory_mb, self.lambda_ms
             ),
-            "One DynamoDB on-demand write per stored reading, sized from the reading; reads from the telemetry the console charts.".into(),
+            "DynamoDB on-demand: each stored reading's item, its hourly aggregates (read and written back) and the box's latest values with their index copy, as if alone in its batch; reads from the telemetry the console charts.".into(),
             "Free tiers are left out, except Cognito's; first volume tier prices.".into(),
         ]
     }
