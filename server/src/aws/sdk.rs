@@ -20,13 +20,15 @@ pub fn env(name: &str) -> Result<String, String> {
 /// An SDK configuration loader with rustls on ring (no aws-lc build), the region if given, and
 /// an endpoint override if given (moto, DynamoDB Local, Alternator): there, without
 /// `AWS_ACCESS_KEY_ID` or `AWS_PROFILE` in the environment, fixed local credentials.
+///
+/// The endpoint override is `endpoint`, else `AWS_ENDPOINT_URL` (the SDK's own variable, read
+/// here only to choose the trust store): when it is `http://`, the TLS trust store is empty
+/// instead of the system's roots (see [`http_client`]).
 pub fn config_loader(region: Option<&str>, endpoint: Option<&str>) -> aws_config::ConfigLoader {
-    use aws_smithy_http_client::tls;
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
+    let configured = std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|_| !ignore_configured_endpoints());
+    let http = http_client(endpoint.or(configured.as_deref()));
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
     if let Some(region) = region {
         loader = loader.region(aws_config::Region::new(region.to_owned()));
@@ -46,6 +48,35 @@ pub fn config_loader(region: Option<&str>, endpoint: Option<&str>) -> aws_config
         }
     }
     loader
+}
+
+/// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`: the SDK then ignores `AWS_ENDPOINT_URL`.
+fn ignore_configured_endpoints() -> bool {
+    std::env::var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+        .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// The SDK's HTTP client: rustls on ring. Its trust store is the system's roots, read and parsed
+/// when the SDK first builds a connector (/etc/ssl/certs: the bundle and each file of the
+/// directory; about 4 ms of the ingestion Lambda's local cold start, BENCHMARKS.md 8), except
+/// when every call goes to a plain `http://` endpoint override (moto, DynamoDB Local): then an
+/// empty trust store, so that nothing is loaded; an `https://` URL through that client finds no
+/// trusted root and fails, it never goes out in clear. TLS and its roots are unchanged for every
+/// `https://` endpoint, AWS's own included.
+pub fn http_client(endpoint_override: Option<&str>) -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls;
+    let builder = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(
+        tls::rustls_provider::CryptoMode::Ring,
+    ));
+    if endpoint_override.is_some_and(|url| url.starts_with("http://")) {
+        let context = tls::TlsContext::builder()
+            .with_trust_store(tls::TrustStore::empty().with_native_roots(false))
+            .build()
+            .expect("an empty trust store is valid");
+        builder.tls_context(context).build_https()
+    } else {
+        builder.build_https()
+    }
 }
 
 /// The SDK configuration of the Lambda's region and role: short timeouts, the SDK's standard
