@@ -376,7 +376,10 @@ async fn costs_follow_the_measured_counts_and_only_support_and_admin_see_them() 
             22.0,
             "{period}: 21 readings at 1 unit, one at 2"
         );
-        assert_eq!(line("Lambda requests")["quantity"], 21.0);
+        // 21 messages through the queue in batches of 10: 3 invocations; 21 sends, 3 receives
+        // and 3 deletes.
+        assert_eq!(line("Lambda requests")["quantity"], 3.0);
+        assert_eq!(line("SQS requests")["quantity"], 27.0);
         assert!(report["total_usd"].as_f64().unwrap() > 0.0);
         assert_eq!(report["boxes"], 1);
         assert!(!report["series"].as_array().unwrap().is_empty());

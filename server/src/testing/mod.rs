@@ -3,4 +3,6 @@
 #[cfg(feature = "aws")]
 pub mod cognito_local;
 #[cfg(feature = "aws")]
+mod local_service;
+#[cfg(feature = "aws")]
 pub mod moto;

@@ -1,56 +1,18 @@
 //! moto server (PyPI), the local AWS endpoint the AWS adapters are tested against: one per test
 //! process, started at first use on a free port and killed when the process exits.
 //! `scripts/setup.sh` installs it in `~/.cache/boxpilot-tools/venv` (or `$BOXPILOT_TOOLS_DIR`).
-use std::net::{TcpListener, TcpStream};
+use super::local_service::{free_port, start, tools_dir};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
 pub const REGION: &str = "us-east-1";
 
-/// The moto server process; killed when dropped.
-struct MotoGuard {
-    child: Child,
-}
-
-impl Drop for MotoGuard {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-static MOTO: Mutex<Option<MotoGuard>> = Mutex::new(None);
 static ENDPOINT: OnceLock<String> = OnceLock::new();
 
-extern "C" {
-    fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
-}
-
-/// Runs when the test binary exits (statics are never dropped): stops moto.
-extern "C" fn stop_moto() {
-    if let Ok(mut moto) = MOTO.lock() {
-        moto.take();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port()
-}
-
 fn moto_server() -> PathBuf {
-    let tools = std::env::var_os("BOXPILOT_TOOLS_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/boxpilot-tools")
-        });
-    let path = tools.join("venv/bin/moto_server");
+    let path = tools_dir().join("venv/bin/moto_server");
     assert!(
         path.exists(),
         "moto server not found at {}: run scripts/setup.sh (it installs moto[server] in a venv)",
@@ -63,29 +25,12 @@ fn moto_server() -> PathBuf {
 pub fn endpoint() -> &'static str {
     ENDPOINT.get_or_init(|| {
         let port = free_port();
-        let child = Command::new(moto_server())
+        let mut command = Command::new(moto_server());
+        command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             // Cognito checks TOTP codes only with this (its secret is then fixed, not random).
-            .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start moto_server");
-        *MOTO.lock().unwrap_or_else(|e| e.into_inner()) = Some(MotoGuard { child });
-        // SAFETY: registers a plain function without captures, once (std has no atexit hook).
-        unsafe {
-            atexit(stop_moto);
-        }
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto server did not listen on port {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        format!("http://127.0.0.1:{port}")
+            .env("MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP", "true");
+        start("moto server", command, port, None)
     })
 }
 

@@ -1,6 +1,6 @@
 use crate::api::auth::{begin_totp_setup, confirm_totp_setup, get_account_security};
 use crate::domain::{check_totp_code, AccountSecurity, TotpSetup};
-use crate::ui::auth::{AuthContext, TotpSecret};
+use crate::ui::auth::{AuthContext, CodeField, TotpSecret};
 use leptos::prelude::*;
 
 /// Two-step sign-in: its state, and adding an authenticator app (secret and QR code, then the
@@ -105,19 +105,7 @@ pub fn AuthenticatorCard() -> impl IntoView {
                         view! {
                             <TotpSecret setup=s />
                             <form class="totp-confirm" on:submit=on_confirm>
-                                <div class="field">
-                                    <label for="totp-code">"Code shown by the app"</label>
-                                    <input
-                                        id="totp-code"
-                                        name="code"
-                                        type="text"
-                                        inputmode="numeric"
-                                        autocomplete="one-time-code"
-                                        maxlength="9"
-                                        required
-                                        bind:value=code
-                                    />
-                                </div>
+                                <CodeField id="totp-code" label="Code shown by the app" value=code />
                                 <button type="submit" class="button primary" disabled=confirming>
                                     {move || if confirming.get() { "Checking…" } else { "Turn on" }}
                                 </button>

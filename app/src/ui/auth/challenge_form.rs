@@ -1,4 +1,4 @@
-use super::TotpSecret;
+use super::{CodeField, TotpSecret};
 use crate::api::auth::answer_challenge;
 use crate::domain::{AppError, ChallengeKind, SignInChallenge, SignInStep};
 use leptos::prelude::*;
@@ -122,20 +122,12 @@ pub fn ChallengeForm(
                     .into_any()
             } else {
                 view! {
-                    <div class="field">
-                        <label for="challenge-answer">"6-digit code"</label>
-                        <input
-                            id="challenge-answer"
-                            name="code"
-                            type="text"
-                            inputmode="numeric"
-                            autocomplete="one-time-code"
-                            maxlength="9"
-                            required
-                            node_ref=input
-                            bind:value=answer
-                        />
-                    </div>
+                    <CodeField
+                        id="challenge-answer"
+                        label="6-digit code"
+                        value=answer
+                        node_ref=input
+                    />
                 }
                     .into_any()
             }}
