@@ -22,16 +22,21 @@ async fn sdk() -> cognito::Client {
 
 /// A pool with optional TOTP (as `--identity cognito` creates locally) and its console client.
 async fn optional_mfa_pool() -> CognitoIdentity {
-    let (pool, client) = create_local_pool(moto::REGION, moto::endpoint(), "test")
+    let (pool, client, secret) = create_local_pool(moto::REGION, moto::endpoint(), "test")
         .await
         .expect("pool");
-    connect(pool, client).await
+    connect(pool, client, secret).await
 }
 
-async fn connect(user_pool_id: String, client_id: String) -> CognitoIdentity {
+async fn connect(
+    user_pool_id: String,
+    client_id: String,
+    client_secret: Option<String>,
+) -> CognitoIdentity {
     CognitoIdentity::connect(CognitoSettings {
         user_pool_id,
         client_id,
+        client_secret,
         region: moto::REGION.into(),
         endpoint: Some(moto::endpoint().into()),
     })
@@ -179,7 +184,7 @@ async fn an_authenticator_app_added_when_signed_in_is_asked_at_each_sign_in() {
 #[tokio::test]
 async fn a_pool_that_requires_totp_sets_it_up_during_the_first_sign_in() {
     let sdk = sdk().await;
-    let (pool, client) = create_local_pool(moto::REGION, moto::endpoint(), "strict")
+    let (pool, client, secret) = create_local_pool(moto::REGION, moto::endpoint(), "strict")
         .await
         .unwrap();
     sdk.set_user_pool_mfa_config()
@@ -193,7 +198,7 @@ async fn a_pool_that_requires_totp_sets_it_up_during_the_first_sign_in() {
         .send()
         .await
         .unwrap();
-    let id = connect(pool, client).await;
+    let id = connect(pool, client, secret).await;
     id.add_user("cy", "Temporary-Pass-1", &["support".into()])
         .await
         .unwrap();
@@ -396,4 +401,47 @@ async fn an_unknown_key_id_refetches_the_jwks_once_then_is_refused() {
         Err(TokenError::UnknownKey)
     );
     assert_eq!(keys.fetches().await, 1);
+}
+
+#[tokio::test]
+async fn a_client_with_a_secret_needs_its_secret_hash() {
+    let id = optional_mfa_pool().await;
+    let secret = id
+        .settings()
+        .client_secret
+        .clone()
+        .expect("local pools get a confidential client, as the template's");
+    // The SDKs' formula: Base64(HMAC-SHA256(secret, username + client id)).
+    let hash = id.settings().secret_hash("ana").unwrap();
+    assert_eq!(
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &hash)
+            .unwrap()
+            .len(),
+        32
+    );
+    assert_ne!(Some(hash), id.settings().secret_hash("bob"));
+    let password = confirmed_user(&id, "ivo", &["viewer"]).await;
+    let refresh = tokens(id.login("ivo", &password).await.unwrap())
+        .refresh_token
+        .unwrap();
+    id.refresh("ivo", &refresh)
+        .await
+        .expect("with the secret hash");
+
+    // The same client without its secret: Cognito refuses the refresh.
+    let mut settings = id.settings().clone();
+    settings.client_secret = None;
+    let without = CognitoIdentity::connect(settings).await.unwrap();
+    assert_eq!(
+        without.refresh("ivo", &refresh).await,
+        Err(IdentityError::BadCredentials)
+    );
+    // And with a wrong one.
+    let mut settings = id.settings().clone();
+    settings.client_secret = Some(format!("{secret}x"));
+    let wrong = CognitoIdentity::connect(settings).await.unwrap();
+    assert_eq!(
+        wrong.refresh("ivo", &refresh).await,
+        Err(IdentityError::BadCredentials)
+    );
 }

@@ -54,6 +54,7 @@ async fn pool() -> (CognitoIdentity, String) {
     let id = CognitoIdentity::connect(CognitoSettings {
         user_pool_id: pool_id.clone(),
         client_id,
+        client_secret: None,
         region: REGION.into(),
         endpoint: Some(cognito_local::endpoint().into()),
     })

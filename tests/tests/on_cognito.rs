@@ -79,6 +79,7 @@ async fn server_on_cognito() -> TestServer {
         IdentityChoice::Cognito {
             user_pool_id: None,
             client_id: None,
+            client_secret: None,
             region: boxpilot::testing::moto::REGION.into(),
             endpoint: Some(boxpilot::testing::moto::endpoint().into()),
         },

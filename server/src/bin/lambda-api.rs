@@ -48,6 +48,7 @@ async fn main() -> Result<(), Error> {
                 CognitoSettings {
                     user_pool_id,
                     client_id,
+                    client_secret: sdk::env("BOXPILOT_COGNITO_CLIENT_SECRET").ok(),
                     region,
                     endpoint: None,
                 },

@@ -13,6 +13,10 @@ pub struct IdentityArgs {
     /// The console's app client in that pool (USER_PASSWORD_AUTH and refresh allowed).
     #[arg(long, env = "BOXPILOT_COGNITO_CLIENT_ID")]
     pub cognito_client_id: Option<String>,
+    /// The app client's secret when it has one (deploy/template.yaml's client does: `aws
+    /// cognito-idp describe-user-pool-client ... --query UserPoolClient.ClientSecret`).
+    #[arg(long, env = "BOXPILOT_COGNITO_CLIENT_SECRET", hide_env_values = true)]
+    pub cognito_client_secret: Option<String>,
     /// A Cognito-compatible endpoint (moto, cognito-local). Without a pool id, `serve` creates a
     /// pool and client there and prints them.
     #[arg(long, env = "BOXPILOT_COGNITO_ENDPOINT")]
@@ -31,6 +35,7 @@ impl IdentityArgs {
         if self.identity != "cognito" {
             let stray = self.cognito_user_pool_id.is_some()
                 || self.cognito_client_id.is_some()
+                || self.cognito_client_secret.is_some()
                 || self.cognito_endpoint.is_some();
             if stray {
                 return Err("--cognito-* flags need --identity cognito".into());
@@ -50,6 +55,7 @@ impl IdentityArgs {
             region: pool_region(self.cognito_user_pool_id.as_deref()),
             user_pool_id: self.cognito_user_pool_id.clone(),
             client_id: self.cognito_client_id.clone(),
+            client_secret: self.cognito_client_secret.clone(),
             endpoint: self.cognito_endpoint.clone(),
         })
     }
@@ -64,6 +70,7 @@ mod tests {
             identity: identity.into(),
             cognito_user_pool_id: pool.map(str::to_owned),
             cognito_client_id: client.map(str::to_owned),
+            cognito_client_secret: None,
             cognito_endpoint: None,
         }
     }
@@ -75,6 +82,7 @@ mod tests {
             Ok(IdentityChoice::Cognito {
                 user_pool_id: Some("eu-west-1_AbC".into()),
                 client_id: Some("c1".into()),
+                client_secret: None,
                 region: "eu-west-1".into(),
                 endpoint: None,
             })

@@ -87,12 +87,14 @@ async fn directory(
         IdentityChoice::Cognito {
             user_pool_id: Some(user_pool_id),
             client_id: Some(client_id),
+            client_secret,
             region,
             endpoint,
         } => {
             let settings = crate::identity::CognitoSettings {
                 user_pool_id,
                 client_id,
+                client_secret,
                 region,
                 endpoint,
             };

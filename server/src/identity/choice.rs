@@ -16,6 +16,8 @@ pub enum IdentityChoice {
         /// cognito-local). On AWS the template creates them.
         user_pool_id: Option<String>,
         client_id: Option<String>,
+        /// The app client's secret, when it has one (the template's client does).
+        client_secret: Option<String>,
         region: String,
         /// A Cognito-compatible endpoint instead of the region's.
         endpoint: Option<String>,
@@ -56,11 +58,14 @@ impl IdentityChoice {
             IdentityChoice::Cognito {
                 user_pool_id,
                 client_id,
+                client_secret,
                 region,
                 endpoint,
             } => {
-                let (user_pool_id, client_id) = match (user_pool_id, client_id, endpoint) {
-                    (Some(pool), Some(client), _) => (pool.clone(), client.clone()),
+                let (user_pool_id, client_id, client_secret) = match (user_pool_id, client_id, endpoint) {
+                    (Some(pool), Some(client), _) => {
+                        (pool.clone(), client.clone(), client_secret.clone())
+                    }
                     (None, None, Some(endpoint)) => {
                         let created =
                             super::create_local_pool(region, endpoint, "boxpilot").await?;
@@ -76,6 +81,7 @@ impl IdentityChoice {
                 let settings = super::CognitoSettings {
                     user_pool_id,
                     client_id,
+                    client_secret,
                     region: region.clone(),
                     endpoint: endpoint.clone(),
                 };

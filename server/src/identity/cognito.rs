@@ -20,6 +20,9 @@ use std::time::Duration;
 pub struct CognitoSettings {
     pub user_pool_id: String,
     pub client_id: String,
+    /// The app client's secret, when it has one (a confidential client: only this server can
+    /// run its sign-in flows). Sent as SECRET_HASH with each flow.
+    pub client_secret: Option<String>,
     pub region: String,
     /// A Cognito-compatible endpoint (moto, cognito-local); its JWKS is at
     /// `<endpoint>/<pool>/.well-known/jwks.json`.
@@ -44,6 +47,19 @@ impl CognitoSettings {
             ),
             None => format!("{}/.well-known/jwks.json", self.issuer()),
         }
+    }
+
+    /// `SECRET_HASH` for `username`: Base64(HMAC-SHA256(client secret, username + client id)).
+    pub fn secret_hash(&self, username: &str) -> Option<String> {
+        use hmac::{Hmac, Mac};
+        let secret = self.client_secret.as_ref()?;
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+        mac.update(username.as_bytes());
+        mac.update(self.client_id.as_bytes());
+        Some(base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            mac.finalize().into_bytes(),
+        ))
     }
 
     fn check(&self) -> Result<(), IdentityError> {
@@ -218,14 +234,18 @@ impl CognitoIdentity {
             }
             Some(ChallengeNameType::SelectMfaType) => {
                 // The user has more than one factor: boxpilot answers with the authenticator app.
-                let answer = self
+                let mut request = self
                     .client
                     .respond_to_auth_challenge()
                     .client_id(&self.settings.client_id)
                     .challenge_name(ChallengeNameType::SelectMfaType)
                     .session(session)
                     .challenge_responses("USERNAME", username)
-                    .challenge_responses("ANSWER", "SOFTWARE_TOKEN_MFA")
+                    .challenge_responses("ANSWER", "SOFTWARE_TOKEN_MFA");
+                if let Some(hash) = self.settings.secret_hash(username) {
+                    request = request.challenge_responses("SECRET_HASH", hash);
+                }
+                let answer = request
                     .send()
                     .await
                     .map_err(|e| classify(Step::Answer, e))?;
@@ -260,6 +280,9 @@ impl CognitoIdentity {
             .challenge_responses("USERNAME", &challenge.username);
         if let Some((key, value)) = answer {
             request = request.challenge_responses(key, value);
+        }
+        if let Some(hash) = self.settings.secret_hash(&challenge.username) {
+            request = request.challenge_responses("SECRET_HASH", hash);
         }
         let answered = request
             .send()
@@ -337,13 +360,17 @@ impl CognitoIdentity {
 #[async_trait::async_trait]
 impl IdentityProvider for CognitoIdentity {
     async fn login(&self, username: &str, password: &str) -> Result<LoginOutcome, IdentityError> {
-        let answer = self
+        let mut request = self
             .client
             .initiate_auth()
             .client_id(&self.settings.client_id)
             .auth_flow(AuthFlowType::UserPasswordAuth)
             .auth_parameters("USERNAME", username)
-            .auth_parameters("PASSWORD", password)
+            .auth_parameters("PASSWORD", password);
+        if let Some(hash) = self.settings.secret_hash(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
+        }
+        let answer = request
             .send()
             .await
             .map_err(|e| classify(Step::SignIn, e))?;
@@ -406,15 +433,19 @@ impl IdentityProvider for CognitoIdentity {
 
     async fn refresh(
         &self,
-        _username: &str,
+        username: &str,
         refresh_token: &str,
     ) -> Result<AuthTokens, IdentityError> {
-        let answer = self
+        let mut request = self
             .client
             .initiate_auth()
             .client_id(&self.settings.client_id)
             .auth_flow(AuthFlowType::RefreshTokenAuth)
-            .auth_parameters("REFRESH_TOKEN", refresh_token)
+            .auth_parameters("REFRESH_TOKEN", refresh_token);
+        if let Some(hash) = self.settings.secret_hash(username) {
+            request = request.auth_parameters("SECRET_HASH", hash);
+        }
+        let answer = request
             .send()
             .await
             .map_err(|e| classify(Step::Session, e))?;
@@ -428,6 +459,7 @@ impl IdentityProvider for CognitoIdentity {
         self.client
             .revoke_token()
             .client_id(&self.settings.client_id)
+            .set_client_secret(self.settings.client_secret.clone())
             .token(refresh_token)
             .send()
             .await
@@ -640,13 +672,14 @@ impl UserDirectory for CognitoIdentity {
     }
 }
 
-/// The pool and client a local endpoint needs for the console: made by `--cognito-create-pool`
-/// (moto, cognito-local; on AWS the template makes them). Returns (pool id, client id).
+/// The pool and client a local endpoint needs for the console when no pool is named (moto,
+/// cognito-local; on AWS the template makes them): optional TOTP, and a confidential client (with
+/// a secret) as the template's. Returns (pool id, client id, client secret).
 pub async fn create_local_pool(
     region: &str,
     endpoint: &str,
     name: &str,
-) -> Result<(String, String), IdentityError> {
+) -> Result<(String, String, Option<String>), IdentityError> {
     let config = crate::aws::sdk::config_loader(Some(region), Some(endpoint))
         .load()
         .await;
@@ -679,15 +712,22 @@ pub async fn create_local_pool(
         .create_user_pool_client()
         .user_pool_id(&pool_id)
         .client_name("boxpilot-console")
+        .generate_secret(true)
         .explicit_auth_flows(cognito::types::ExplicitAuthFlowsType::AllowUserPasswordAuth)
         .explicit_auth_flows(cognito::types::ExplicitAuthFlowsType::AllowRefreshTokenAuth)
         .send()
         .await
         .map_err(|e| classify(Step::Admin, e))?;
-    let client_id = app
+    let client = app
         .user_pool_client()
-        .and_then(|c| c.client_id())
+        .ok_or_else(|| IdentityError::Unavailable("no app client".into()))?;
+    let client_id = client
+        .client_id()
         .ok_or_else(|| IdentityError::Unavailable("no client id".into()))?
         .to_owned();
-    Ok((pool_id, client_id))
+    Ok((
+        pool_id,
+        client_id,
+        client.client_secret().map(str::to_owned),
+    ))
 }
