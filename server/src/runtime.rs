@@ -4,7 +4,7 @@ use crate::access::{BrokerAccess, BrokerTokens};
 use crate::broker::{BrokerSettings, EmbeddedBroker};
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
-use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
+use crate::http::{self, AppState, Health, HealthCheck, IdentityHealth, StaticFiles, StoreHealth};
 use crate::identity::{BuiltinIdentity, IdentityChoice, SigningKeys, UserDirectory};
 use crate::ingest::{BrokerFeed, IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, ConnectionSampler, CostModel, MonitoringSettings};
@@ -372,7 +372,11 @@ pub async fn start_on(
             }) as Arc<dyn HealthCheck>,
             (None, Some(iot)) => iot.health.clone(),
             (None, None) => unreachable!("either the embedded broker or IoT Core"),
-        });
+        })
+        .with(Arc::new(IdentityHealth {
+            description: identity.description.clone(),
+            jwks_url: identity.jwks_url.clone(),
+        }));
     let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
     let broker_name = match (&broker, &iot) {
         (Some(broker), _) => format!("embedded, listening on {}", broker.tcp_addr()),

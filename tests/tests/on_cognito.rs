@@ -93,7 +93,15 @@ async fn server_on_cognito() -> TestServer {
 async fn the_browser_signs_in_through_each_challenge_and_adds_an_authenticator() {
     let server = server_on_cognito().await;
     let (_, health) = server.get_json("/healthz", "").await;
-    assert!(health.is_object(), "{health}");
+    let identity = &health["adapters"]["identity"];
+    assert_eq!(identity["ready"], true, "{health}");
+    assert!(
+        identity["detail"]
+            .as_str()
+            .unwrap()
+            .contains("signing keys served"),
+        "{health}"
+    );
     server
         .running
         .users

@@ -17,7 +17,7 @@ mod server_fns;
 mod static_files;
 
 pub use error::ApiError;
-pub use health::{Health, HealthCheck, StoreHealth};
+pub use health::{Health, HealthCheck, IdentityHealth, StoreHealth};
 pub use static_files::StaticFiles;
 
 use crate::console::Console;

@@ -31,6 +31,8 @@ pub struct OpenedIdentity {
     pub users: Arc<dyn UserDirectory>,
     pub builtin: Option<Arc<BuiltinIdentity>>,
     pub description: String,
+    /// Where a remote provider serves its signing keys (the readiness check fetches it).
+    pub jwks_url: Option<String>,
 }
 
 impl IdentityChoice {
@@ -52,6 +54,7 @@ impl IdentityChoice {
                     users: builtin.clone(),
                     builtin: Some(builtin),
                     description: "built-in".into(),
+                    jwks_url: None,
                 })
             }
             #[cfg(feature = "aws")]
@@ -94,11 +97,13 @@ impl IdentityChoice {
                         .map(|e| format!(" at {e}"))
                         .unwrap_or_default()
                 );
+                let jwks_url = Some(settings.jwks_url());
                 let cognito = Arc::new(super::CognitoIdentity::connect(settings).await?);
                 Ok(OpenedIdentity {
                     provider: cognito.clone(),
                     users: cognito,
                     builtin: None,
+                    jwks_url,
                     description,
                 })
             }
