@@ -2,9 +2,9 @@
 //! its REST API calls the same implementation, so both paths share every authorization check.
 use crate::domain::{
     AccountSecurity, AlertsOverview, AppError, AuditEntry, AuditQuery, BrokerCredential,
-    CommandCatalogue, CommandView, CostPeriod, CostReport, DeadLetter, DeviceId, DeviceSummary,
-    FleetId, HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView, Series, SessionInfo,
-    ShadowUpdate, ShadowView, SignInChallenge, TotpSetup,
+    CommandCatalogue, CommandView, CostPeriod, CostReport, CreatedUser, DeadLetter, DeviceId,
+    DeviceSummary, FleetId, HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView,
+    Series, SessionInfo, ShadowUpdate, ShadowView, SignInChallenge, TotpSetup, UserView,
 };
 use std::sync::Arc;
 
@@ -106,6 +106,29 @@ pub trait ConsoleService: Send + Sync + 'static {
     ) -> Result<AccountSecurity, AppError>;
     /// The caller behind a session cookie, refreshing its tokens when they expired.
     async fn session_caller(&self, session_id: &str) -> Result<Caller, AppError>;
+    /// The identity provider's users (admins).
+    async fn list_users(&self, caller: &Caller) -> Result<Vec<UserView>, AppError>;
+    /// Adds a user with a random password, returned once (admins).
+    async fn add_user(
+        &self,
+        caller: &Caller,
+        username: &str,
+        groups: &[String],
+    ) -> Result<CreatedUser, AppError>;
+    /// Replaces a user's groups (admins; not their own admin group).
+    async fn set_user_groups(
+        &self,
+        caller: &Caller,
+        username: &str,
+        groups: &[String],
+    ) -> Result<UserView, AppError>;
+    /// Disables or enables a user (admins; not themselves).
+    async fn set_user_enabled(
+        &self,
+        caller: &Caller,
+        username: &str,
+        enabled: bool,
+    ) -> Result<UserView, AppError>;
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError>;
     async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError>;
     async fn telemetry(&self, caller: &Caller, query: TelemetryQuery) -> Result<Series, AppError>;

@@ -5,7 +5,7 @@ use crate::commands::{catalogue_view, command_view, CommandService, IssueRequest
 use crate::downsample::downsample;
 use crate::identity::{
     caller_from_claims, sha256_hex, totp_setup, AuthTokens, Challenge, ChallengeKind, Expectation,
-    IdentityError, IdentityProvider, LoginOutcome, TokenError,
+    IdentityError, IdentityProvider, LoginOutcome, TokenError, UserDirectory,
 };
 use crate::ingest::IngestCore;
 use crate::monitoring::{pipeline_health, render_metrics, AlertService, CostModel, CONSOLE_FLEET};
@@ -14,9 +14,10 @@ use crate::shadow::ShadowService;
 use crate::store::{DeviceRecord, Grant, GrantKind, Store, StoreError};
 use app::domain::{
     check_totp_code, AccountSecurity, AlertsOverview, AppError, AuditEntry, AuditQuery,
-    BrokerCredential, CommandCatalogue, CommandView, CostPeriod, CostReport, DeadLetter, DeviceId,
-    DeviceSummary, FleetId, HealthWindow, PipelineHealth, Role, RolloutRequest, RolloutView,
-    Series, ShadowUpdate, ShadowView, SignInChallenge, TotpSetup,
+    BrokerCredential, CommandCatalogue, CommandView, CostPeriod, CostReport, CreatedUser,
+    DeadLetter, DeviceId, DeviceSummary, FleetId, HealthWindow, PipelineHealth, Role,
+    RolloutRequest, RolloutView, Series, ShadowUpdate, ShadowView, SignInChallenge, TotpSetup,
+    UserView,
 };
 use app::service::{
     Caller, CommandRequest, ConsoleService, NewSession, SignInProgress, TelemetryQuery,
@@ -41,6 +42,8 @@ pub struct Console {
     rollouts: Arc<RolloutService>,
     shadows: Arc<ShadowService>,
     monitoring: Monitoring,
+    /// The identity provider's user administration, for the users page (admins).
+    users: Option<Arc<dyn UserDirectory>>,
 }
 
 /// What the console needs of monitoring: the usage meter (the ingestion counters), the cost model
@@ -89,6 +92,15 @@ fn identity_error(e: IdentityError) -> AppError {
     }
 }
 
+fn user_view(u: crate::identity::DirectoryUser) -> UserView {
+    UserView {
+        username: u.username,
+        enabled: u.enabled,
+        groups: u.groups,
+        status: u.status,
+    }
+}
+
 fn summary(d: DeviceRecord) -> DeviceSummary {
     DeviceSummary {
         id: d.id,
@@ -121,7 +133,31 @@ impl Console {
             rollouts,
             shadows,
             monitoring,
+            users: None,
         }
+    }
+
+    /// Lets admins manage the identity provider's users from the console.
+    pub fn with_users(mut self, users: Arc<dyn UserDirectory>) -> Self {
+        self.users = Some(users);
+        self
+    }
+
+    fn directory(&self, caller: &Caller) -> Result<&Arc<dyn UserDirectory>, AppError> {
+        caller.require(Role::Admin)?;
+        self.users.as_ref().ok_or_else(|| {
+            AppError::Unavailable(
+                "user administration is not available here: use `boxpilot user ...`".into(),
+            )
+        })
+    }
+
+    async fn find_user(&self, caller: &Caller, username: &str) -> Result<UserView, AppError> {
+        self.list_users(caller)
+            .await?
+            .into_iter()
+            .find(|u| u.username == username)
+            .ok_or_else(|| AppError::NotFound(format!("user {username}")))
     }
 
     /// Counts one API request (REST or server function) against the console's own usage.
@@ -431,6 +467,84 @@ impl ConsoleService for Console {
         self.fresh_access_token(session_id)
             .await
             .map(|(_, caller)| caller)
+    }
+
+    async fn list_users(&self, caller: &Caller) -> Result<Vec<UserView>, AppError> {
+        let mut users: Vec<UserView> = self
+            .directory(caller)?
+            .list_users()
+            .await
+            .map_err(identity_error)?
+            .into_iter()
+            .map(user_view)
+            .collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        Ok(users)
+    }
+
+    async fn add_user(
+        &self,
+        caller: &Caller,
+        username: &str,
+        groups: &[String],
+    ) -> Result<CreatedUser, AppError> {
+        let directory = self.directory(caller)?;
+        if groups.is_empty() {
+            return Err(AppError::BadRequest(
+                "give the user a role: viewer, operator, support or admin".into(),
+            ));
+        }
+        let password = crate::identity::random_password();
+        let user = directory
+            .add_user(username.trim(), &password, groups)
+            .await
+            .map_err(identity_error)?;
+        tracing::info!(admin = %caller.username, user = %user.username, groups = %user.groups.join(","), "user added from the console");
+        Ok(CreatedUser {
+            user: user_view(user),
+            password,
+            temporary: directory.passwords_are_temporary(),
+        })
+    }
+
+    async fn set_user_groups(
+        &self,
+        caller: &Caller,
+        username: &str,
+        groups: &[String],
+    ) -> Result<UserView, AppError> {
+        let directory = self.directory(caller)?;
+        if username == caller.username && !groups.iter().any(|g| g == "admin") {
+            return Err(AppError::BadRequest(
+                "you cannot take away your own admin role: ask another admin".into(),
+            ));
+        }
+        let user = directory
+            .set_groups(username, groups)
+            .await
+            .map_err(identity_error)?;
+        tracing::info!(admin = %caller.username, user = %username, groups = %groups.join(","), "user groups changed from the console");
+        Ok(user_view(user))
+    }
+
+    async fn set_user_enabled(
+        &self,
+        caller: &Caller,
+        username: &str,
+        enabled: bool,
+    ) -> Result<UserView, AppError> {
+        let directory = self.directory(caller)?;
+        if username == caller.username && !enabled {
+            return Err(AppError::BadRequest(
+                "you cannot disable your own account: ask another admin".into(),
+            ));
+        }
+        directory
+            .set_enabled(username, enabled)
+            .await
+            .map_err(identity_error)?;
+        tracing::info!(admin = %caller.username, user = %username, enabled, "user enabled or disabled from the console");
+        self.find_user(caller, username).await
     }
 
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError> {

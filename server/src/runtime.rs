@@ -348,19 +348,22 @@ pub async fn start_on(
     let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, notifiers);
     let alert_loop = alerts.start();
     let sampler = ConnectionSampler::start(store.clone(), ingest.clone(), sample_every);
-    let console = Arc::new(Console::new(
-        store.clone(),
-        identity.provider.clone(),
-        tokens,
-        commands.clone(),
-        rollouts,
-        shadows,
-        Monitoring {
-            usage: ingest.clone(),
-            costs,
-            alerts: alerts.clone(),
-        },
-    ));
+    let console = Arc::new(
+        Console::new(
+            store.clone(),
+            identity.provider.clone(),
+            tokens,
+            commands.clone(),
+            rollouts,
+            shadows,
+            Monitoring {
+                usage: ingest.clone(),
+                costs,
+                alerts: alerts.clone(),
+            },
+        )
+        .with_users(identity.users.clone()),
+    );
     let health = Health::default()
         .with(Arc::new(StoreHealth(
             store.clone(),

@@ -130,6 +130,26 @@ impl TestServer {
         (status, r.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Calls a server function with form arguments and the session cookie: the status and the
+    /// JSON answer.
+    pub async fn call_form(
+        &self,
+        cookie: &str,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url(endpoint))
+            .header("cookie", cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or_default())
+    }
+
     /// Calls a server function with the session cookie.
     pub async fn call(&self, cookie: &str, endpoint: &str) -> (u16, serde_json::Value) {
         let r = self

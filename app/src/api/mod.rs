@@ -7,6 +7,7 @@ pub mod devices;
 pub mod monitoring;
 pub mod rollouts;
 pub mod shadow;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context {

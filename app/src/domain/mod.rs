@@ -11,6 +11,7 @@ mod shadow;
 mod sign_in;
 mod telemetry;
 pub mod topics;
+mod user_admin;
 
 pub use command::{
     params_text, AuditEntry, AuditQuery, CatalogueCommand, CommandCatalogue, CommandParam,
@@ -38,3 +39,4 @@ pub use sign_in::{
     check_totp_code, AccountSecurity, ChallengeKind, SignInChallenge, SignInStep, TotpSetup,
 };
 pub use telemetry::{MetricValue, Series, SeriesPoint, TimeRange};
+pub use user_admin::{parse_groups, CreatedUser, UserView};

@@ -8,6 +8,7 @@ use crate::ui::layout::{AppShell, NotFound};
 use crate::ui::monitoring::MonitoringPage;
 use crate::ui::mqtt::MqttClient;
 use crate::ui::rollouts::RolloutsPage;
+use crate::ui::users::UsersPage;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -46,6 +47,10 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/account")
                         view=|| view! { <RequireSession><AccountPage /></RequireSession> }
+                    />
+                    <Route
+                        path=path!("/users")
+                        view=|| view! { <RequireSession><UsersPage /></RequireSession> }
                     />
                     <Route
                         path=path!("/audit")

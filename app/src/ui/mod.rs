@@ -14,5 +14,6 @@ pub mod layout;
 pub mod monitoring;
 pub mod mqtt;
 pub mod rollouts;
+pub mod users;
 
 pub use app::App;

@@ -4,7 +4,9 @@ use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
 use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
-use crate::identity::{BuiltinIdentity, BuiltinSettings, IdentityProvider, SigningKeys};
+use crate::identity::{
+    BuiltinIdentity, BuiltinSettings, IdentityProvider, SigningKeys, UserDirectory,
+};
 use crate::ingest::{IngestCore, IngestSettings};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings};
 use crate::outbound::DevicePublisher;
@@ -55,17 +57,21 @@ pub fn api_router_on(
     publisher: Arc<dyn DevicePublisher>,
     shadow_documents: Arc<dyn ShadowDocuments>,
     broker_health: Option<Arc<dyn HealthCheck>>,
-    cognito: Option<Arc<dyn IdentityProvider>>,
+    cognito: Option<(Arc<dyn IdentityProvider>, Arc<dyn UserDirectory>)>,
 ) -> ApiApp {
-    let (identity, builtin_identity): (Arc<dyn IdentityProvider>, _) = match cognito {
-        Some(cognito) => (cognito, None),
+    let (identity, users, builtin_identity): (
+        Arc<dyn IdentityProvider>,
+        Arc<dyn UserDirectory>,
+        _,
+    ) = match cognito {
+        Some((provider, users)) => (provider, users, None),
         None => {
             let builtin = Arc::new(BuiltinIdentity::new(
                 store.clone(),
                 keys.clone(),
                 BuiltinSettings::new(config.public_url.clone()),
             ));
-            (builtin.clone(), Some(builtin))
+            (builtin.clone(), builtin.clone(), Some(builtin))
         }
     };
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
@@ -86,19 +92,22 @@ pub fn api_router_on(
         assumptions: monitoring.assumptions.clone(),
     });
     let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, Vec::new());
-    let console = Arc::new(Console::new(
-        store.clone(),
-        identity.clone(),
-        tokens,
-        commands.clone(),
-        rollouts,
-        shadows,
-        Monitoring {
-            usage: ingest.clone(),
-            costs,
-            alerts,
-        },
-    ));
+    let console = Arc::new(
+        Console::new(
+            store.clone(),
+            identity.clone(),
+            tokens,
+            commands.clone(),
+            rollouts,
+            shadows,
+            Monitoring {
+                usage: ingest.clone(),
+                costs,
+                alerts,
+            },
+        )
+        .with_users(users),
+    );
     let mut health = Health::default().with(Arc::new(StoreHealth(
         store.clone(),
         config.store_name.clone(),

@@ -4,7 +4,7 @@
 use boxpilot::aws::api::{api_router_on, ApiConfig};
 use boxpilot::aws::device_shadow::{DeviceShadows, IotCoreHealth};
 use boxpilot::aws::sdk;
-use boxpilot::identity::{CognitoIdentity, CognitoSettings, IdentityProvider};
+use boxpilot::identity::{CognitoIdentity, CognitoSettings, IdentityProvider, UserDirectory};
 use boxpilot::store::Store;
 use lambda_http::Error;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
     };
     // People sign in with the stage's Cognito pool (the template sets both variables); without
     // them, with the built-in provider over the table.
-    let cognito: Option<Arc<dyn IdentityProvider>> = match (
+    let cognito: Option<(Arc<dyn IdentityProvider>, Arc<dyn UserDirectory>)> = match (
         sdk::env("BOXPILOT_COGNITO_USER_POOL_ID"),
         sdk::env("BOXPILOT_COGNITO_CLIENT_ID"),
     ) {
@@ -43,7 +43,7 @@ async fn main() -> Result<(), Error> {
                 .region()
                 .map(|r| r.to_string())
                 .ok_or("the Lambda has no AWS region")?;
-            Some(Arc::new(CognitoIdentity::from_sdk_config(
+            let cognito = Arc::new(CognitoIdentity::from_sdk_config(
                 &config,
                 CognitoSettings {
                     user_pool_id,
@@ -52,7 +52,8 @@ async fn main() -> Result<(), Error> {
                     region,
                     endpoint: None,
                 },
-            )) as Arc<dyn IdentityProvider>)
+            ));
+            Some((cognito.clone(), cognito))
         }
         _ => None,
     };

@@ -1,5 +1,5 @@
 //! The console's server functions (`/api/auth/*`, `/api/devices/*`, `/api/broker/*`,
-//! `/api/commands/*`, `/api/rollouts/*`, `/api/shadow/*`, `/api/monitoring/*`), with the console
+//! `/api/commands/*`, `/api/rollouts/*`, `/api/shadow/*`, `/api/monitoring/*`, `/api/users/*`), with the console
 //! service in their context.
 use super::AppState;
 use app::service::SharedService;
@@ -11,7 +11,7 @@ use leptos::server_fn::axum::register_explicit;
 
 /// Registers every server function by name: the linker may otherwise drop their registrations.
 fn register_all() {
-    use app::api::{auth, broker, commands, devices, monitoring, rollouts, shadow};
+    use app::api::{auth, broker, commands, devices, monitoring, rollouts, shadow, users};
     register_explicit::<auth::Login>();
     register_explicit::<auth::Logout>();
     register_explicit::<auth::CurrentSession>();
@@ -40,6 +40,10 @@ fn register_all() {
     register_explicit::<monitoring::ListAlerts>();
     register_explicit::<monitoring::SaveAlertRule>();
     register_explicit::<monitoring::DeleteAlertRule>();
+    register_explicit::<users::ListUsers>();
+    register_explicit::<users::AddUser>();
+    register_explicit::<users::SetUserGroups>();
+    register_explicit::<users::SetUserEnabled>();
 }
 
 async fn handle(State(state): State<AppState>, request: Request) -> impl IntoResponse {
@@ -63,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         "rollouts",
         "shadow",
         "monitoring",
+        "users",
     ]
     .into_iter()
     .fold(Router::new(), |router, group| {

@@ -60,6 +60,15 @@ pub fn AccountPage() -> impl IntoView {
                 <dd>{fleets}</dd>
             </dl>
             <AuthenticatorCard />
+            <Show when=move || session().is_some_and(|s| s.role >= crate::domain::Role::Admin)>
+                <section class="card" aria-labelledby="admin-users-title">
+                    <h2 id="admin-users-title">"Users"</h2>
+                    <p>"As an admin you add users, change their groups and disable them."</p>
+                    <leptos_router::components::A href="/users" attr:class="button">
+                        "Manage users"
+                    </leptos_router::components::A>
+                </section>
+            </Show>
             <section class="card" aria-labelledby="everywhere-title">
                 <h2 id="everywhere-title">"Sign out everywhere"</h2>
                 <p>

@@ -12,6 +12,7 @@ pub fn TopBar() -> impl IntoView {
     let username = move || auth.session().map(|s| s.username).unwrap_or_default();
     let role = move || auth.session().map(|s| s.role.as_str()).unwrap_or_default();
     let monitors = move || auth.session().is_some_and(|s| s.role >= Role::Support);
+    let administers = move || auth.session().is_some_and(|s| s.role >= Role::Admin);
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand" attr:aria-label="boxpilot, fleet overview">
@@ -26,6 +27,9 @@ pub fn TopBar() -> impl IntoView {
                 <A href="/audit">"Audit"</A>
                 <Show when=monitors>
                     <A href="/monitoring">"Monitoring"</A>
+                </Show>
+                <Show when=administers>
+                    <A href="/users">"Users"</A>
                 </Show>
             </nav>
             <div class="topbar-end">
