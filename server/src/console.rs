@@ -152,14 +152,6 @@ impl Console {
         })
     }
 
-    async fn find_user(&self, caller: &Caller, username: &str) -> Result<UserView, AppError> {
-        self.list_users(caller)
-            .await?
-            .into_iter()
-            .find(|u| u.username == username)
-            .ok_or_else(|| AppError::NotFound(format!("user {username}")))
-    }
-
     /// Counts one API request (REST or server function) against the console's own usage.
     pub fn count_api_request(&self) {
         if let Ok(console) = FleetId::parse(CONSOLE_FLEET) {
@@ -539,12 +531,12 @@ impl ConsoleService for Console {
                 "you cannot disable your own account: ask another admin".into(),
             ));
         }
-        directory
+        let user = directory
             .set_enabled(username, enabled)
             .await
             .map_err(identity_error)?;
         tracing::info!(admin = %caller.username, user = %username, enabled, "user enabled or disabled from the console");
-        self.find_user(caller, username).await
+        Ok(user_view(user))
     }
 
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError> {

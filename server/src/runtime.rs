@@ -337,10 +337,7 @@ pub async fn start_on(
     let tokens = BrokerTokens::new(keys.clone(), &public_url, &ws_url, 15 * 60);
     broker_access.set(BrokerAccess::new(store.clone(), tokens.clone()));
 
-    let costs = Arc::new(CostModel {
-        prices: monitoring.prices.clone(),
-        assumptions: monitoring.assumptions.clone(),
-    });
+    let costs = Arc::new(CostModel::from_settings(&monitoring));
     let sample_every = monitoring
         .evaluate_every
         .min(std::time::Duration::from_secs(60));

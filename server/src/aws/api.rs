@@ -87,10 +87,7 @@ pub fn api_router_on(
         15 * 60,
     );
     let monitoring = MonitoringSettings::default();
-    let costs = Arc::new(CostModel {
-        prices: monitoring.prices.clone(),
-        assumptions: monitoring.assumptions.clone(),
-    });
+    let costs = Arc::new(CostModel::from_settings(&monitoring));
     let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, Vec::new());
     let console = Arc::new(
         Console::new(

@@ -40,10 +40,7 @@ impl ScheduledWork {
         let commands = CommandService::new(store.clone(), Catalogue::builtin());
         commands.set_publisher(publisher);
         let rollouts = RolloutService::new(store.clone(), commands.clone());
-        let costs = Arc::new(CostModel {
-            prices: monitoring.prices.clone(),
-            assumptions: monitoring.assumptions.clone(),
-        });
+        let costs = Arc::new(CostModel::from_settings(&monitoring));
         let alerts = AlertService::new(store, costs, monitoring, notifiers);
         Self {
             commands,

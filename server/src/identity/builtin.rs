@@ -433,10 +433,14 @@ impl UserDirectory for BuiltinIdentity {
             .map(directory_user)
     }
 
-    async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError> {
+    async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<DirectoryUser, IdentityError> {
         BuiltinIdentity::set_enabled(self, username, enabled)
             .await
-            .map(|_| ())
+            .map(directory_user)
     }
 
     async fn list_users(&self) -> Result<Vec<DirectoryUser>, IdentityError> {

@@ -392,25 +392,12 @@ impl IdentityProvider for CognitoIdentity {
             .kind
             .check_answer(answer)
             .map_err(IdentityError::Invalid)?;
-        match challenge.kind {
-            ChallengeKind::NewPassword => {
-                self.respond(
-                    challenge,
-                    ChallengeNameType::NewPasswordRequired,
-                    &challenge.session,
-                    Some(("NEW_PASSWORD", answer)),
-                )
-                .await
-            }
-            ChallengeKind::TotpCode => {
-                self.respond(
-                    challenge,
-                    ChallengeNameType::SoftwareTokenMfa,
-                    &challenge.session,
-                    Some(("SOFTWARE_TOKEN_MFA_CODE", answer)),
-                )
-                .await
-            }
+        let (name, key) = match challenge.kind {
+            ChallengeKind::NewPassword => (ChallengeNameType::NewPasswordRequired, "NEW_PASSWORD"),
+            ChallengeKind::TotpCode => (
+                ChallengeNameType::SoftwareTokenMfa,
+                "SOFTWARE_TOKEN_MFA_CODE",
+            ),
             ChallengeKind::TotpSetup => {
                 let verified = self
                     .client
@@ -425,10 +412,13 @@ impl IdentityProvider for CognitoIdentity {
                     return Err(IdentityError::WrongCode);
                 }
                 let session = verified.session().unwrap_or(&challenge.session).to_owned();
-                self.respond(challenge, ChallengeNameType::MfaSetup, &session, None)
-                    .await
+                return self
+                    .respond(challenge, ChallengeNameType::MfaSetup, &session, None)
+                    .await;
             }
-        }
+        };
+        self.respond(challenge, name, &challenge.session, Some((key, answer)))
+            .await
     }
 
     async fn refresh(
@@ -612,9 +602,13 @@ impl UserDirectory for CognitoIdentity {
         self.directory_user(username).await
     }
 
-    async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError> {
+    async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<DirectoryUser, IdentityError> {
         let pool = &self.settings.user_pool_id;
-        if enabled {
+        let changed = if enabled {
             self.client
                 .admin_enable_user()
                 .user_pool_id(pool)
@@ -632,7 +626,9 @@ impl UserDirectory for CognitoIdentity {
                 .await
                 .map(|_| ())
                 .map_err(|e| classify(Step::Admin, e))
-        }
+        };
+        changed?;
+        self.directory_user(username).await
     }
 
     async fn list_users(&self) -> Result<Vec<DirectoryUser>, IdentityError> {

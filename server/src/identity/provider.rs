@@ -107,7 +107,11 @@ pub trait UserDirectory: Send + Sync {
         username: &str,
         groups: &[String],
     ) -> Result<DirectoryUser, IdentityError>;
-    async fn set_enabled(&self, username: &str, enabled: bool) -> Result<(), IdentityError>;
+    async fn set_enabled(
+        &self,
+        username: &str,
+        enabled: bool,
+    ) -> Result<DirectoryUser, IdentityError>;
     async fn list_users(&self) -> Result<Vec<DirectoryUser>, IdentityError>;
     /// Whether a new password must be changed at the first sign-in (Cognito's temporary passwords).
     fn passwords_are_temporary(&self) -> bool;

@@ -55,6 +55,14 @@ pub struct CostModel {
 }
 
 impl CostModel {
+    /// The prices and assumptions of the monitoring settings.
+    pub fn from_settings(settings: &super::MonitoringSettings) -> Self {
+        Self {
+            prices: settings.prices.clone(),
+            assumptions: settings.assumptions.clone(),
+        }
+    }
+
     fn total(&self, counts: &PipelineCounts) -> Result<f64, AppError> {
         Ok(self.breakdown(counts)?.total_usd)
     }

@@ -1,6 +1,6 @@
 use crate::api::auth::{begin_totp_setup, confirm_totp_setup, get_account_security};
 use crate::domain::{check_totp_code, AccountSecurity, TotpSetup};
-use crate::ui::auth::{AuthContext, CodeField, TotpSecret};
+use crate::ui::auth::{AuthContext, CodeField, SubmitButton, TotpSecret};
 use leptos::prelude::*;
 
 /// Two-step sign-in: its state, and adding an authenticator app (secret and QR code, then the
@@ -106,9 +106,7 @@ pub fn AuthenticatorCard() -> impl IntoView {
                             <TotpSecret setup=s />
                             <form class="totp-confirm" on:submit=on_confirm>
                                 <CodeField id="totp-code" label="Code shown by the app" value=code />
-                                <button type="submit" class="button primary" disabled=confirming>
-                                    {move || if confirming.get() { "Checking…" } else { "Turn on" }}
-                                </button>
+                                <SubmitButton busy=confirming label="Turn on" busy_label="Checking…" />
                                 <button
                                     type="button"
                                     class="button ghost"

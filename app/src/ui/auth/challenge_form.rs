@@ -1,4 +1,4 @@
-use super::{CodeField, TotpSecret};
+use super::{CodeField, SubmitButton, TotpSecret};
 use crate::api::auth::answer_challenge;
 use crate::domain::{AppError, ChallengeKind, SignInChallenge, SignInStep};
 use leptos::prelude::*;
@@ -134,14 +134,12 @@ pub fn ChallengeForm(
             <p id="login-error" class="form-error" role="alert" aria-live="assertive">
                 {move || error.get()}
             </p>
-            <button
-                type="submit"
+            <SubmitButton
+                busy=busy
+                label="Continue"
+                busy_label="Checking…"
                 class="button primary block"
-                disabled=busy
-                aria-busy=move || busy.get().to_string()
-            >
-                {move || if busy.get() { "Checking…" } else { "Continue" }}
-            </button>
+            />
             <button
                 type="button"
                 class="button ghost block"

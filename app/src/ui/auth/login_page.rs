@@ -1,4 +1,4 @@
-use super::{AuthContext, ChallengeForm, SessionPhase, SessionState};
+use super::{AuthContext, ChallengeForm, SessionPhase, SessionState, SubmitButton};
 use crate::api::auth::login;
 use crate::domain::{AppError, SignInChallenge, SignInStep};
 use crate::ui::layout::BrandMark;
@@ -150,14 +150,12 @@ pub fn LoginPage() -> impl IntoView {
                             <p id="login-error" class="form-error" role="alert" aria-live="assertive">
                                 {move || error.get()}
                             </p>
-                            <button
-                                type="submit"
+                            <SubmitButton
+                                busy=busy
+                                label="Sign in"
+                                busy_label="Signing in…"
                                 class="button primary block"
-                                disabled=busy
-                                aria-busy=move || busy.get().to_string()
-                            >
-                                {move || if busy.get() { "Signing in…" } else { "Sign in" }}
-                            </button>
+                            />
                         </form>
                     }),
                 }}
