@@ -540,7 +540,7 @@ impl ConsoleService for Console {
     }
 
     async fn list_devices(&self, caller: &Caller) -> Result<Vec<DeviceSummary>, AppError> {
-        let devices = if caller.all_fleets {
+        let mut devices = if caller.all_fleets {
             self.store.list_devices(None).await.map_err(store_error)?
         } else {
             let mut all = Vec::new();
@@ -554,13 +554,21 @@ impl ConsoleService for Console {
             }
             all
         };
+        self.store
+            .refresh_latest(&mut devices)
+            .await
+            .map_err(store_error)?;
         Ok(devices.into_iter().map(summary).collect())
     }
 
     async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError> {
-        visible_device(self.store.as_ref(), caller, device)
+        let mut d = [visible_device(self.store.as_ref(), caller, device).await?];
+        self.store
+            .refresh_latest(&mut d)
             .await
-            .map(summary)
+            .map_err(store_error)?;
+        let [d] = d;
+        Ok(summary(d))
     }
 
     async fn telemetry(&self, caller: &Caller, q: TelemetryQuery) -> Result<Series, AppError> {

@@ -215,7 +215,7 @@ pub struct Running {
     pub broker_name: String,
     broker: Option<EmbeddedBroker>,
     sweeper: JoinHandle<()>,
-    /// The alert loop and the connection sampler.
+    /// The alert loop, the connection sampler and the store's roll-ups.
     background: Vec<JoinHandle<()>>,
     pub alerts: Arc<AlertService>,
     stop_http: oneshot::Sender<()>,
@@ -345,6 +345,7 @@ pub async fn start_on(
     let alerts = AlertService::new(store.clone(), costs.clone(), monitoring, notifiers);
     let alert_loop = alerts.start();
     let sampler = ConnectionSampler::start(store.clone(), ingest.clone(), sample_every);
+    let roll_ups = crate::store::start_roll_ups(store.clone());
     let console = Arc::new(
         Console::new(
             store.clone(),
@@ -423,7 +424,7 @@ pub async fn start_on(
         broker_name,
         broker,
         sweeper,
-        background: vec![alert_loop, sampler],
+        background: vec![alert_loop, sampler, roll_ups],
         alerts,
         stop_http,
         http_task,

@@ -80,11 +80,23 @@ async fn the_table_is_created_once_with_ttl_on_raw_readings() {
     assert_eq!(ttl, r.received_at / 1000 + 30 * 24 * 3600);
 }
 
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// The box as the console shows it: its latest values brought up to date.
+async fn fresh_device(store: &DynamoStore, d: &str) -> boxpilot::store::DeviceRecord {
+    let mut found = [store.get_device(&id(d)).await.unwrap().unwrap()];
+    store.refresh_latest(&mut found).await.unwrap();
+    let [found] = found;
+    found
+}
+
 #[tokio::test]
-async fn a_redelivery_is_a_duplicate_and_written_once() {
+async fn a_reading_is_one_conditional_put_and_a_redelivery_is_a_duplicate() {
     let store = fresh_store().await;
     store.create_device(&device("b1", "north")).await.unwrap();
-    let r = reading("b1", "north", 7, 10_000, 20.0);
+    let r = reading("b1", "north", 7, now_ms(), 20.0);
     let before = store.stats();
     assert_eq!(
         store.put_readings(&[r.clone(), r.clone()]).await.unwrap(),
@@ -92,28 +104,77 @@ async fn a_redelivery_is_a_duplicate_and_written_once() {
         "a key repeated in one batch"
     );
     let mid = store.stats();
+    let sent: u64 = mid.requests.values().sum::<u64>() - before.requests.values().sum::<u64>();
     assert_eq!(
-        mid.requests_of("PutItem") - before.requests_of("PutItem"),
-        // the reading, and the hourly aggregates of its two chartable metrics
-        3,
-        "one conditional put for the reading: {mid:?}"
+        (
+            mid.requests_of("PutItem") - before.requests_of("PutItem"),
+            sent
+        ),
+        (1, 1),
+        "one conditional put for the reading, nothing else: {mid:?}"
     );
+    assert_eq!(mid.write_units - before.write_units, 1.0, "one write unit");
     assert_eq!(
         store.put_readings(std::slice::from_ref(&r)).await.unwrap(),
         vec![WriteOutcome::Duplicate]
     );
     let after = store.stats();
-    // The redelivery's conditional put fails; its aggregates do not change, so are not written.
     assert_eq!(after.requests_of("PutItem") - mid.requests_of("PutItem"), 1);
     assert_eq!(
-        after.requests_of("UpdateItem"),
-        mid.requests_of("UpdateItem")
+        after.requests.values().sum::<u64>() - mid.requests.values().sum::<u64>(),
+        1
     );
     let s = store
-        .metric_series(&id("b1"), "temp_c", 0, 20_000)
+        .metric_series(&id("b1"), "temp_c", r.ts - 1_000, r.ts + 1_000)
         .await
         .unwrap();
     assert_eq!(s.len(), 1);
+    // The box's item was not written: the latest values come from the reading, on read.
+    let d = fresh_device(&store, "b1").await;
+    assert_eq!((d.latest_ts, d.latest_seq), (Some(r.ts), Some(7)));
+    assert_eq!(d.presence.last_seen, Some(r.received_at));
+}
+
+#[tokio::test]
+async fn a_late_reading_is_merged_into_its_hour_and_the_latest_values_at_once() {
+    let store = fresh_store().await;
+    let mut b1 = device("b1", "north");
+    b1.created_at = now_ms() - 5 * HOUR;
+    store.create_device(&b1).await.unwrap();
+    let now = now_ms();
+    let hour = now - now.rem_euclid(HOUR) - 3 * HOUR;
+    store.roll_up(now).await.unwrap();
+    // Rolled up past `hour`: a reading of that hour arriving now (a box flushing what it kept
+    // while offline) cannot wait for a roll-up.
+    let before = store.stats();
+    let late = reading("b1", "north", 1, hour + 60_000, -40.0);
+    assert_eq!(
+        store
+            .put_readings(std::slice::from_ref(&late))
+            .await
+            .unwrap(),
+        vec![WriteOutcome::Stored]
+    );
+    let after = store.stats();
+    assert_eq!(
+        after.requests_of("PutItem") - before.requests_of("PutItem"),
+        2,
+        "the reading and its hour: {after:?}"
+    );
+    let long = store
+        .metric_series(&id("b1"), "temp_c", now - 24 * HOUR, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        long.iter().map(|p| p.value).collect::<Vec<_>>(),
+        vec![-40.0]
+    );
+    let d = store.get_device(&id("b1")).await.unwrap().unwrap();
+    assert_eq!(
+        d.latest_ts,
+        Some(late.ts),
+        "written on the box's item at once"
+    );
 }
 
 fn fast_backoff(throttle_attempts: u32) -> Backoff {
@@ -327,9 +388,12 @@ fn temp_reading(seq: u64, ts: i64, temp: f64) -> Reading {
 #[tokio::test]
 async fn a_30_day_chart_reads_at_most_two_query_pages_and_keeps_the_extremes() {
     let store = fresh_store().await;
-    store.create_device(&device("b1", "north")).await.unwrap();
-    let start = 1_764_547_200_000; // 2025-12-01T00:00Z
     let days = 30;
+    let now = now_ms();
+    let start = now - now.rem_euclid(HOUR) - days * 24 * HOUR;
+    let mut b1 = device("b1", "north");
+    b1.created_at = start;
+    store.create_device(&b1).await.unwrap();
     // A reading every 10 minutes, a spike and a dip in the middle of the month.
     let readings: Vec<Reading> = (0..days * 24 * 6)
         .map(|i| {
@@ -344,6 +408,12 @@ async fn a_30_day_chart_reads_at_most_two_query_pages_and_keeps_the_extremes() {
         .collect();
     for batch in readings.chunks(500) {
         store.put_readings(batch).await.unwrap();
+    }
+    // The scheduled function's roll-ups, caught up (48 hours a call).
+    let mut calls = 0;
+    while store.roll_up(now).await.unwrap().pending > 0 {
+        calls += 1;
+        assert!(calls < 20, "the roll-ups catch up");
     }
     let before = store.stats();
     let to = start + days * 24 * HOUR - 1;
@@ -448,6 +518,7 @@ async fn no_request_is_a_scan() {
         devices_are_listed_per_fleet_in_id_order,
         presence_is_replaced_and_unknown_boxes_refused,
         readings_are_idempotent_and_advance_latest,
+        latest_values_and_long_series_hold_across_roll_ups,
         series_cover_the_range_of_one_metric_of_one_box,
         dead_letters_list_newest_first_per_fleet,
         counters_accumulate_per_bucket,
@@ -486,18 +557,22 @@ async fn no_request_is_a_scan() {
 async fn a_redelivery_repairs_an_aggregate_that_a_failed_attempt_missed() {
     use aws_sdk_dynamodb::types::AttributeValue;
     let store = fresh_store().await;
-    store.create_device(&device("b1", "north")).await.unwrap();
-    let start = 1_764_547_200_000;
+    let now = now_ms();
+    let mut b1 = device("b1", "north");
+    b1.created_at = now - 6 * HOUR;
+    store.create_device(&b1).await.unwrap();
+    store.roll_up(now).await.unwrap();
+    let start = now - now.rem_euclid(HOUR) - 3 * HOUR;
     let readings: Vec<_> = (0..3)
         .map(|i| temp_reading(i, start + i as i64 * 60_000, 10.0 + i as f64))
         .collect();
     store.put_readings(&readings).await.unwrap();
-    // As if the first attempt had died between the readings and their aggregate.
+    // As if the first attempt had died between the readings and their hour's aggregate.
     store
         .client()
         .delete_item()
         .table_name(store.table())
-        .key("pk", AttributeValue::S("A#b1#temp_c".into()))
+        .key("pk", AttributeValue::S("H#b1".into()))
         .key(
             "sk",
             AttributeValue::S(format!("{:016x}", (start as u64) ^ (1 << 63))),
@@ -508,13 +583,13 @@ async fn a_redelivery_repairs_an_aggregate_that_a_failed_attempt_missed() {
     let long = |s: &DynamoStore| {
         let s = s.clone();
         async move {
-            s.metric_series(&id("b1"), "temp_c", start, start + 24 * HOUR)
+            s.metric_series(&id("b1"), "temp_c", start, start + 12 * HOUR)
                 .await
                 .unwrap()
         }
     };
     assert!(long(&store).await.is_empty());
-    // The box resends: duplicates, and the aggregate is back, counted once.
+    // The box resends: duplicates, and the aggregate is back.
     let again = store.put_readings(&readings).await.unwrap();
     assert_eq!(again, vec![WriteOutcome::Duplicate; 3]);
     let series = long(&store).await;
@@ -522,13 +597,20 @@ async fn a_redelivery_repairs_an_aggregate_that_a_failed_attempt_missed() {
         series.iter().map(|p| p.value).collect::<Vec<_>>(),
         vec![10.0, 12.0]
     );
-    // A second redelivery changes nothing and writes nothing but its failed conditional puts.
+    // A second redelivery changes nothing and writes nothing: its conditional puts fail, and
+    // the hour's aggregate is read and found complete.
     let before = store.stats();
     store.put_readings(&readings).await.unwrap();
     let after = store.stats();
     assert_eq!(
         after.requests_of("PutItem") - before.requests_of("PutItem"),
-        3
+        4,
+        "3 readings and the hour's create, all refused"
+    );
+    assert_eq!(
+        after.requests_of("UpdateItem"),
+        before.requests_of("UpdateItem"),
+        "the box's latest values are read, found current and not written: {after:?}"
     );
 }
 
@@ -547,7 +629,7 @@ async fn latest_values_follow_the_embedded_rule_when_a_batch_mixes_old_and_new()
     let mut old = reading("b1", "north", 3, 3_000, 30.0);
     old.metrics.insert("extra".into(), MetricValue::Number(1.0));
     store.put_readings(&[old, newer]).await.unwrap();
-    let d = store.get_device(&id("b1")).await.unwrap().unwrap();
+    let d = fresh_device(&store, "b1").await;
     assert_eq!((d.latest_ts, d.latest_seq), (Some(6_000), Some(6)));
     assert_eq!(d.latest.get("temp_c"), Some(&MetricValue::Number(60.0)));
     assert_eq!(

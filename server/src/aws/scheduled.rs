@@ -6,7 +6,7 @@ use crate::commands::{Catalogue, CommandService, SWEEP_EVERY};
 use crate::monitoring::{AlertService, CostModel, MonitoringSettings, Notifier};
 use crate::outbound::DevicePublisher;
 use crate::rollouts::RolloutService;
-use crate::store::Store;
+use crate::store::{RollUpReport, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,11 +18,14 @@ pub struct ScheduledReport {
     pub rollouts_driven: usize,
     pub rollouts_finished: usize,
     pub alerts_evaluated: bool,
+    /// What the store derived from the hours that closed (DynamoDB: aggregates, latest values).
+    pub rolled_up: RollUpReport,
     /// What failed, if anything (the other parts still ran).
     pub errors: Vec<String>,
 }
 
 pub struct ScheduledWork {
+    store: Arc<dyn Store>,
     commands: Arc<CommandService>,
     rollouts: Arc<RolloutService>,
     alerts: Arc<AlertService>,
@@ -41,16 +44,18 @@ impl ScheduledWork {
         commands.set_publisher(publisher);
         let rollouts = RolloutService::new(store.clone(), commands.clone());
         let costs = Arc::new(CostModel::from_settings(&monitoring));
-        let alerts = AlertService::new(store, costs, monitoring, notifiers);
+        let alerts = AlertService::new(store.clone(), costs, monitoring, notifiers);
         Self {
+            store,
             commands,
             rollouts,
             alerts,
         }
     }
 
-    /// One run: the sweep, then rollouts stepped for up to `rollout_budget`, then the alert
-    /// rules. A failing part is reported and does not stop the others.
+    /// One run: the sweep, then rollouts stepped for up to `rollout_budget`, then the store's
+    /// roll-up, then the alert rules (on the latest values rolled up). A failing part is
+    /// reported and does not stop the others.
     pub async fn run(&self, now_ms: impl Fn() -> i64, rollout_budget: Duration) -> ScheduledReport {
         let mut report = ScheduledReport::default();
         match self.commands.sweep_recent(now_ms()).await {
@@ -71,6 +76,10 @@ impl ScheduledWork {
         };
         report.rollouts_driven = driven;
         report.rollouts_finished = finished;
+        match self.store.roll_up(now_ms()).await {
+            Ok(rolled) => report.rolled_up = rolled,
+            Err(e) => report.errors.push(format!("roll-up: {e}")),
+        }
         match self.alerts.evaluate_once(now_ms()).await {
             Ok(()) => report.alerts_evaluated = true,
             Err(e) => report.errors.push(format!("alert rules: {e}")),

@@ -6,6 +6,18 @@ use std::collections::HashMap;
 /// Messages that cannot be tied to a fleet (bad topic) are counted under this pseudo-fleet.
 pub const UNATTRIBUTED_FLEET: &str = "_unattributed";
 
+/// The boxes of a minute with nothing to look at (no rejection, duplicate, drop or lost message)
+/// are counted together under this pseudo-box: one counter item per fleet and minute instead of
+/// one per box. On DynamoDB a counter item per box and minute costs a write unit per box and
+/// minute, as much as the reading itself for boxes that send once a minute. The health page
+/// lists the boxes that had something wrong; the fleet's totals include everything.
+pub const CLEAN_BOXES: &str = "*";
+
+/// Whether a box's counts have nothing to show on their own.
+fn is_clean(c: &PipelineCounts) -> bool {
+    c.duplicates == 0 && c.lost == 0 && c.dropped == 0 && c.rejected.is_empty()
+}
+
 #[derive(Debug, Default)]
 pub struct CounterBuffer {
     buckets: HashMap<(FleetId, i64, String), PipelineCounts>,
@@ -34,9 +46,18 @@ impl CounterBuffer {
         self.buckets.is_empty()
     }
 
+    /// The buffered counts, clean boxes summed per (fleet, minute) under [`CLEAN_BOXES`].
     pub fn drain(&mut self) -> Vec<CounterDelta> {
-        self.buckets
-            .drain()
+        let mut out: HashMap<(FleetId, i64, String), PipelineCounts> = HashMap::new();
+        for ((fleet, minute, device), counts) in self.buckets.drain() {
+            let device = if is_clean(&counts) {
+                CLEAN_BOXES.to_owned()
+            } else {
+                device
+            };
+            out.entry((fleet, minute, device)).or_default().add(&counts);
+        }
+        out.into_iter()
             .map(|((fleet, minute, device), counts)| CounterDelta {
                 fleet,
                 minute,

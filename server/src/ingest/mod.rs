@@ -9,7 +9,7 @@ mod writer;
 
 pub use self::core::{Inbound, IngestCore, IngestOutcome, IngestSettings, Source};
 pub use broker_feed::BrokerFeed;
-pub use counters::{CounterBuffer, UNATTRIBUTED_FLEET};
+pub use counters::{CounterBuffer, CLEAN_BOXES, UNATTRIBUTED_FLEET};
 pub use seq::SeqTracker;
 pub use validate::{
     validate_status, validate_telemetry, RejectReason, Rejection, StatusMessage, TelemetryMessage,

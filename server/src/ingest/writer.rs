@@ -160,6 +160,11 @@ impl Writer {
                 continue;
             }
             if let Ok(Some(device)) = self.store.get_device(&r.device).await {
+                let mut device = [device];
+                if self.store.refresh_latest(&mut device).await.is_err() {
+                    continue; // unknown: no gap is counted rather than a false one
+                }
+                let [device] = device;
                 if let (Some(seq), Some(ts)) = (device.latest_seq, device.latest_ts) {
                     self.seq.seed(&r.device, seq, ts);
                 }

@@ -231,7 +231,8 @@ impl AlertService {
                 | AlertKind::MetricAbove { .. }
                 | AlertKind::MetricBelow { .. } => {
                     if !devices.contains_key(&rule.fleet) {
-                        let list = self.store.list_devices(Some(&fleet)).await?;
+                        let mut list = self.store.list_devices(Some(&fleet)).await?;
+                        self.store.refresh_latest(&mut list).await?;
                         devices.insert(rule.fleet.clone(), list);
                     }
                     for d in &devices[&rule.fleet] {
@@ -517,9 +518,13 @@ impl AlertService {
                 "fleet {fleet} is not one of yours"
             )));
         }
-        let devices = self
+        let mut devices = self
             .store
             .list_devices(Some(&fleet))
+            .await
+            .map_err(store_error)?;
+        self.store
+            .refresh_latest(&mut devices)
             .await
             .map_err(store_error)?;
         rule.validate(&|metric| devices.iter().any(|d| d.latest.contains_key(metric)))

@@ -1,5 +1,6 @@
 //! The pipeline health of a fleet over a window.
 use crate::console::store_error;
+use crate::ingest::CLEAN_BOXES;
 use crate::store::Store;
 use app::domain::{
     AppError, BoxHealth, FleetId, HealthWindow, PipelineCounts, PipelineHealth, Role,
@@ -8,7 +9,8 @@ use app::service::Caller;
 use std::collections::BTreeMap;
 
 /// Totals and per-box counts over the window ending with the current minute (support and admin);
-/// boxes ranked by loss, then by rejections.
+/// the boxes listed are those with something wrong (their counts over the minutes it happened,
+/// see `CLEAN_BOXES`), ranked by loss, then by rejections.
 pub async fn pipeline_health(
     store: &dyn Store,
     caller: &Caller,
@@ -29,7 +31,9 @@ pub async fn pipeline_health(
     let mut per_box: BTreeMap<String, PipelineCounts> = BTreeMap::new();
     for delta in store.counters(fleet, from, to).await.map_err(store_error)? {
         total.add(&delta.counts);
-        per_box.entry(delta.device).or_default().add(&delta.counts);
+        if delta.device != CLEAN_BOXES {
+            per_box.entry(delta.device).or_default().add(&delta.counts);
+        }
     }
     let mut boxes: Vec<BoxHealth> = per_box
         .into_iter()

@@ -112,7 +112,7 @@ pub async fn readings_are_idempotent_and_advance_latest(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(second, vec![WriteOutcome::Duplicate, WriteOutcome::Stored]);
-    let d = store.get_device(&id("b1")).await.unwrap().unwrap();
+    let d = fresh_device(store, "b1").await;
     assert_eq!(d.latest_ts, Some(2_000));
     assert_eq!(d.latest_seq, Some(2));
     assert_eq!(d.latest.get("temp_c"), Some(&MetricValue::Number(21.0)));
@@ -123,6 +123,111 @@ pub async fn readings_are_idempotent_and_advance_latest(store: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(reboot, vec![WriteOutcome::Stored]);
+}
+
+/// A box as `get_device` gives it, its latest values brought up to date.
+async fn fresh_device(store: &dyn Store, d: &str) -> DeviceRecord {
+    let mut found = [store.get_device(&id(d)).await.unwrap().expect("the box")];
+    store.refresh_latest(&mut found).await.unwrap();
+    let [found] = found;
+    found
+}
+
+const HOUR: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// Readings of `b1` at `ts`: temp_c as given, `mode` only on the first one.
+fn readings_at(first_seq: u64, times_and_temps: &[(i64, f64)]) -> Vec<Reading> {
+    times_and_temps
+        .iter()
+        .enumerate()
+        .map(|(i, &(ts, temp))| {
+            let mut r = reading("b1", "north", first_seq + i as u64, ts, temp);
+            if i > 0 {
+                r.metrics.remove("mode");
+            }
+            r
+        })
+        .collect()
+}
+
+/// Latest values and long charts are the same whether the store derives them at write time
+/// (embedded) or in its roll-ups of closed hours (DynamoDB): readings of past hours (written
+/// late for their hour), of the current hour, a roll-up as if two hours had passed, and a
+/// second roll-up that has nothing left to do.
+pub async fn latest_values_and_long_series_hold_across_roll_ups(store: &dyn Store) {
+    let now = now_ms();
+    let this_hour = now - now.rem_euclid(HOUR);
+    let mut b1 = device("b1", "north");
+    b1.created_at = now - 4 * HOUR;
+    store.create_device(&b1).await.unwrap();
+    let past = this_hour - 3 * HOUR;
+    let current = this_hour + 60_000;
+    store
+        .put_readings(&readings_at(
+            1,
+            &[
+                (past + 60_000, 10.0),
+                (past + 120_000, -40.0),
+                (past + 180_000, 12.0),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .put_readings(&readings_at(
+            10,
+            &[
+                (current, 20.0),
+                (current + 60_000, 90.0),
+                (current + 120_000, 21.0),
+            ],
+        ))
+        .await
+        .unwrap();
+    let check = |when: &'static str| async move {
+        let d = fresh_device(store, "b1").await;
+        assert_eq!(d.latest_ts, Some(current + 120_000), "{when}");
+        assert_eq!(d.latest_seq, Some(12), "{when}");
+        assert_eq!(
+            d.latest.get("temp_c"),
+            Some(&MetricValue::Number(21.0)),
+            "{when}"
+        );
+        // `mode` came only with the first reading of each batch: still the latest known.
+        assert_eq!(
+            d.latest.get("mode"),
+            Some(&MetricValue::Text("eco".into())),
+            "{when}"
+        );
+        assert_eq!(d.presence.last_seen, Some(current + 120_005), "{when}");
+        let long = store
+            .metric_series(&id("b1"), "temp_c", now - 24 * HOUR, now + HOUR)
+            .await
+            .unwrap();
+        let values: Vec<f64> = long.iter().map(|p| p.value).collect();
+        for extreme in [-40.0, 90.0, 10.0, 21.0] {
+            assert!(values.contains(&extreme), "{when}: {extreme} in {values:?}");
+        }
+        assert!(
+            long.windows(2).all(|w| w[0].ts < w[1].ts),
+            "{when}: in time order"
+        );
+        assert!(
+            long.iter()
+                .all(|p| [10.0, -40.0, 12.0, 20.0, 90.0, 21.0].contains(&p.value)),
+            "{when}: only real readings: {values:?}"
+        );
+    };
+    check("before any roll-up").await;
+    store.roll_up(this_hour + 2 * HOUR).await.unwrap();
+    check("after rolling the current hour up").await;
+    let again = store.roll_up(this_hour + 2 * HOUR).await.unwrap();
+    assert_eq!(again.hours, 0, "nothing left to roll up");
+    check("after a second roll-up").await;
 }
 
 pub async fn series_cover_the_range_of_one_metric_of_one_box(store: &dyn Store) {
@@ -642,6 +747,7 @@ macro_rules! store_conformance_tests {
             devices_are_listed_per_fleet_in_id_order,
             presence_is_replaced_and_unknown_boxes_refused,
             readings_are_idempotent_and_advance_latest,
+            latest_values_and_long_series_hold_across_roll_ups,
             series_cover_the_range_of_one_metric_of_one_box,
             dead_letters_list_newest_first_per_fleet,
             counters_accumulate_per_bucket,

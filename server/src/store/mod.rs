@@ -6,6 +6,7 @@
 mod embedded;
 mod reading_codec;
 mod records;
+mod roll_up;
 
 pub mod conformance;
 
@@ -15,6 +16,7 @@ pub mod dynamodb;
 #[cfg(feature = "aws")]
 pub use dynamodb::DynamoStore;
 pub use records::*;
+pub use roll_up::{start_roll_ups, ROLL_UP_EVERY};
 
 pub use crate::commands::{CommandRecord, CommandState};
 pub use crate::monitoring::AlertRecord;
@@ -55,6 +57,20 @@ pub trait Store: Send + Sync + 'static {
     /// Stores readings idempotently on (device, ts, seq) and advances each box's latest values.
     /// Returns one outcome per reading, in order. Either the whole batch is durable or an error.
     async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>>;
+    /// Brings the latest values and last-seen time of these boxes (from `get_device` or
+    /// `list_devices`) up to date with their readings. The embedded store keeps them current on
+    /// every write; the DynamoDB store keeps them as of the last `roll_up`, so that a reading
+    /// costs one write, and applies the readings after it here (one Query per box). Call it
+    /// where latest values are shown; presence and registration need no refresh.
+    async fn refresh_latest(&self, _devices: &mut [DeviceRecord]) -> StoreResult<()> {
+        Ok(())
+    }
+    /// Derives what the store keeps beyond raw readings for the hours closed before `now_ms`
+    /// (DynamoDB: hourly aggregates and latest values; the embedded store has nothing to do).
+    /// Called every minute (the scheduled function, `serve`); cheap when there is nothing new.
+    async fn roll_up(&self, _now_ms: i64) -> StoreResult<RollUpReport> {
+        Ok(RollUpReport::default())
+    }
     /// Points of one numeric or boolean metric of one box in `[from, to]` (ms), in time order.
     async fn metric_series(
         &self,

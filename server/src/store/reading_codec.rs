@@ -65,7 +65,7 @@ fn entries(bytes: &[u8]) -> impl Iterator<Item = Option<Entry<'_>>> + '_ {
     })
 }
 
-#[cfg(test)]
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 fn value_of(entry: &Entry<'_>) -> Option<MetricValue> {
     Some(match entry.tag {
         FALSE => MetricValue::Bool(false),
@@ -77,7 +77,7 @@ fn value_of(entry: &Entry<'_>) -> Option<MetricValue> {
 }
 
 /// All metrics; `None` if the bytes are corrupt.
-#[cfg(test)]
+#[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub fn decode(bytes: &[u8]) -> Option<BTreeMap<String, MetricValue>> {
     entries(bytes)
         .map(|e| {

@@ -34,6 +34,17 @@ pub struct Reading {
     pub metrics: BTreeMap<String, MetricValue>,
 }
 
+/// What one `Store::roll_up` call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RollUpReport {
+    /// Boxes with readings in the hours rolled up.
+    pub boxes: usize,
+    /// (box, hour) aggregates written.
+    pub hours: usize,
+    /// Boxes with more hours left for the next call (a long pause of the roll-ups).
+    pub pending: usize,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum WriteOutcome {
     Stored,

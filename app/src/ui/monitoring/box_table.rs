@@ -32,13 +32,16 @@ fn BoxRow(line: BoxHealth) -> impl IntoView {
     }
 }
 
-/// The boxes of the window, most lost first (the server ranks them).
+/// The boxes of the window with something wrong, most lost first (the server ranks them); their
+/// counts cover the minutes where it happened.
 #[component]
 pub fn BoxTable(boxes: Vec<BoxHealth>) -> impl IntoView {
     view! {
         <div class="monitor-group">
             <table class="monitor-table box-table">
-                <caption class="visually-hidden">"Boxes ranked by lost messages"</caption>
+                <caption class="table-note">
+                    "Boxes with lost, duplicate or rejected messages, most lost first; counts over the minutes where it happened."
+                </caption>
                 <thead>
                     <tr>
                         <th scope="col">"Box"</th>

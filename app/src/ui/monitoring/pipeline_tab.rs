@@ -145,11 +145,11 @@ pub fn PipelineTab(fleet: Signal<Option<FleetId>>) -> impl IntoView {
                     .get()
                     .map(|list| {
                         view! {
-                            <h2 class="section-title monitor-section">"Boxes ranked by loss"</h2>
+                            <h2 class="section-title monitor-section">"Boxes with problems"</h2>
                             {if list.is_empty() {
                                 view! {
                                     <p class="empty" data-boxes-empty>
-                                        "No message from any box of this fleet in this window."
+                                        "No box of this fleet lost, repeated or sent a rejected message in this window."
                                     </p>
                                 }
                                     .into_any()

@@ -1,7 +1,8 @@
-//! Hourly aggregates of one metric of one box: count, first, last, minimum and maximum, each
-//! extreme with the time of the reading that holds it. A long chart reads these instead of the raw
-//! readings; the points they give are real readings, so the downsampler's guarantee (each bucket
-//! keeps its minimum and maximum) still holds at hour resolution.
+//! Hourly aggregates of one metric of one box: first, last, minimum and maximum, each with the
+//! time of the reading that holds it. A long chart reads these instead of the raw readings; the
+//! points they give are real readings, so the downsampler's guarantee (each bucket keeps its
+//! minimum and maximum) still holds at hour resolution. Merging is idempotent (no count is kept):
+//! the roll-up and a late reading may merge the same reading twice and nothing changes.
 use app::domain::SeriesPoint;
 
 pub const HOUR_MS: i64 = 3_600_000;
@@ -15,7 +16,6 @@ pub type Point = (i64, f64);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HourAgg {
-    pub count: u64,
     pub first: Point,
     pub last: Point,
     pub min: Point,
@@ -26,7 +26,6 @@ impl HourAgg {
     pub fn of(ts: i64, value: f64) -> Self {
         let p = (ts, value);
         Self {
-            count: 1,
             first: p,
             last: p,
             min: p,
@@ -34,13 +33,8 @@ impl HourAgg {
         }
     }
 
-    /// Merges `other` in. Merging the same readings twice changes nothing but the count, which
-    /// is only added when `count` is true: re-applying a batch (after a failure between the
-    /// reading's write and its aggregate's) repairs the extremes without counting twice.
-    pub fn merge(&mut self, other: &HourAgg, count: bool) {
-        if count {
-            self.count += other.count;
-        }
+    /// Merges `other` in; merging the same readings again changes nothing.
+    pub fn merge(&mut self, other: &HourAgg) {
         if other.first.0 < self.first.0 {
             self.first = other.first;
         }
@@ -74,14 +68,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn merging_keeps_extremes_and_is_idempotent_but_for_the_count() {
+    fn merging_keeps_extremes_and_is_idempotent() {
         let mut a = HourAgg::of(10, 5.0);
-        a.merge(&HourAgg::of(20, 9.0), true);
-        a.merge(&HourAgg::of(5, 1.0), true);
+        a.merge(&HourAgg::of(20, 9.0));
+        a.merge(&HourAgg::of(5, 1.0));
         let once = a;
-        a.merge(&HourAgg::of(20, 9.0), false);
+        a.merge(&HourAgg::of(20, 9.0));
+        a.merge(&once);
         assert_eq!(a, once);
-        assert_eq!(a.count, 3);
         assert_eq!(
             (a.first, a.last, a.min, a.max),
             ((5, 1.0), (20, 9.0), (5, 1.0), (20, 9.0))

@@ -10,26 +10,27 @@ mod aggregate;
 mod item;
 pub mod retry;
 mod table;
+mod telemetry;
 
-use self::aggregate::{hour_of, HourAgg};
+use self::aggregate::hour_of;
 use self::item::*;
 use self::retry::{Backoff, BatchError, Class, RetryCounters};
+pub use self::telemetry::ROLL_UP_GRACE_MS;
 use super::{
     reading_codec, AlertRecord, AlertRule, CommandRecord, CommandState, CounterDelta, DeadLetter,
-    DeviceRecord, Grant, GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store,
-    StoreError, StoreResult, UserRecord, WriteOutcome,
+    DeviceRecord, Grant, GrantKind, PipelineCounts, Reading, RollUpReport, RolloutRecord,
+    ShadowRecord, Store, StoreError, StoreResult, UserRecord, WriteOutcome,
 };
-use app::domain::{DeviceId, FleetId, MetricValue, Presence, SeriesPoint};
+use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConsumedCapacity, Put, PutRequest, ReturnConsumedCapacity, TransactWriteItem,
     WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use futures::{StreamExt, TryStreamExt};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -173,6 +174,8 @@ struct Query {
     range: Range,
     forward: bool,
     limit: Option<usize>,
+    /// Strongly consistent (table queries only).
+    consistent: bool,
 }
 
 impl Query {
@@ -183,6 +186,7 @@ impl Query {
             range,
             forward: true,
             limit: None,
+            consistent: false,
         }
     }
     fn index(index: &'static str, pk: impl Into<String>, range: Range) -> Self {
@@ -190,6 +194,10 @@ impl Query {
             index: Some(index),
             ..Self::table(pk, range)
         }
+    }
+    fn consistent(mut self) -> Self {
+        self.consistent = true;
+        self
     }
     fn newest_first(mut self, limit: usize) -> Self {
         self.forward = false;
@@ -229,14 +237,6 @@ fn grant_kind_key(kind: GrantKind) -> u8 {
     }
 }
 
-fn chartable(v: &MetricValue) -> Option<f64> {
-    match v {
-        MetricValue::Number(x) => Some(*x),
-        MetricValue::Bool(b) => Some(if *b { 1.0 } else { 0.0 }),
-        MetricValue::Text(_) => None,
-    }
-}
-
 /// Keys of the single table (see docs/DYNAMODB.md).
 mod keys {
     use super::item::ord_i64;
@@ -257,9 +257,11 @@ mod keys {
     pub fn readings(device: &str) -> String {
         format!("R#{device}")
     }
-    pub fn aggregate(device: &str, metric: &str) -> String {
-        format!("A#{device}#{metric}")
+    pub fn hours(device: &str) -> String {
+        format!("H#{device}")
     }
+    /// The hour up to which every box was rolled up (the scheduled function's bookmark).
+    pub const ROLLED_UP: &str = "ROLLED_UP";
     pub fn command(issued_at: i64, id: &str) -> String {
         format!("CMD#{}#{id}", ord_i64(issued_at))
     }
@@ -608,6 +610,7 @@ impl DynamoStore {
                 .set_expression_attribute_names(ph.names())
                 .set_expression_attribute_values(ph.values())
                 .scan_index_forward(q.forward)
+                .set_consistent_read(q.consistent.then_some(true))
                 .set_limit(remaining.map(|r| r.min(1_000) as i32))
                 .set_exclusive_start_key(start.take())
                 .return_consumed_capacity(TOTAL);
@@ -683,244 +686,26 @@ impl DynamoStore {
             .transpose()
     }
 
-    // --- readings -------------------------------------------------------------------------
-
-    /// The conditional put that makes ingestion idempotent on (box, ts, seq).
-    async fn put_reading(&self, r: &Reading) -> StoreResult<WriteOutcome> {
-        let it = item(
-            keys::readings(r.device.as_str()),
-            format!("{}#{}", ord_i64(r.ts), ord_u64(r.seq)),
-            [
-                (
-                    "m",
-                    AttributeValue::B(Blob::new(reading_codec::encode(&r.metrics))),
-                ),
-                ("rcv", n(r.received_at)),
-                (
-                    TTL,
-                    n(r.received_at.div_euclid(1000) + self.reading_retention_secs),
-                ),
-            ],
-        );
-        let cond = Expr::default().name("#pk", PK);
-        Ok(
-            if self
-                .put(it, Some(("attribute_not_exists(#pk)", cond)))
+    /// The box items of one fleet, or of every fleet (the `FLEETS` partition, then each fleet's
+    /// boxes from gsi1).
+    async fn device_items(&self, fleet: Option<&FleetId>) -> StoreResult<Vec<Item>> {
+        let fleets: Vec<String> = match fleet {
+            Some(f) => vec![f.as_str().to_string()],
+            None => self
+                .query(Query::table(keys::FLEETS, Range::All))
                 .await?
-            {
-                WriteOutcome::Stored
-            } else {
-                WriteOutcome::Duplicate
-            },
-        )
-    }
-
-    /// Merges a batch's points into the (box, metric, hour) aggregate: read, merge, conditional
-    /// put on the version read (optimistic), again on a lost race. Nothing is written when the
-    /// merge changes nothing (a redelivery).
-    async fn merge_aggregate(
-        &self,
-        device: &str,
-        metric: &str,
-        hour: i64,
-        counted: Option<HourAgg>,
-        uncounted: Option<HourAgg>,
-    ) -> StoreResult<()> {
-        let pk = keys::aggregate(device, metric);
-        let sk = ord_i64(hour);
-        for attempt in 0..CAS_ATTEMPTS {
-            let current = self.get(key(&pk, &sk), attempt > 0).await?;
-            let (version, old) = match &current {
-                Some(it) => (get_n::<u64>(it, "ver")?, Some(parse_agg(it)?)),
-                None => (0, None),
-            };
-            let agg = match (old, counted, uncounted) {
-                (Some(mut a), c, u) => {
-                    if let Some(c) = &c {
-                        a.merge(c, true);
-                    }
-                    if let Some(u) = &u {
-                        a.merge(u, false);
-                    }
-                    a
-                }
-                (None, Some(mut c), u) => {
-                    if let Some(u) = &u {
-                        c.merge(u, false);
-                    }
-                    c
-                }
-                // Only redeliveries, and no aggregate: the earlier attempt missed it; count them.
-                (None, None, Some(u)) => u,
-                (None, None, None) => return Ok(()),
-            };
-            if Some(agg) == old {
-                return Ok(());
-            }
-            let it = item(
-                pk.clone(),
-                sk.clone(),
-                [
-                    ("n", n(agg.count)),
-                    ("f_t", n(agg.first.0)),
-                    ("f_v", float(agg.first.1)),
-                    ("l_t", n(agg.last.0)),
-                    ("l_v", float(agg.last.1)),
-                    ("mn_t", n(agg.min.0)),
-                    ("mn_v", float(agg.min.1)),
-                    ("mx_t", n(agg.max.0)),
-                    ("mx_v", float(agg.max.1)),
-                    ("ver", n(version + 1)),
-                ],
-            );
-            let cond = if current.is_some() {
-                (
-                    "#ver = :ver",
-                    Expr::default()
-                        .name("#ver", "ver")
-                        .value(":ver", n(version)),
-                )
-            } else {
-                ("attribute_not_exists(#pk)", Expr::default().name("#pk", PK))
-            };
-            if self.put(it, Some(cond)).await? {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "DynamoDB: aggregate {pk}/{hour} kept changing under {CAS_ATTEMPTS} attempts"
-        )))
-    }
-
-    /// Advances a box's latest values and last-seen time with its readings just stored (in batch
-    /// order), as the embedded store does: a reading older than the latest one is not applied.
-    async fn advance_latest(&self, device: &str, stored: &[&Reading]) -> StoreResult<()> {
-        let Some(received) = stored.iter().map(|r| r.received_at).max() else {
-            return Ok(());
+                .iter()
+                .map(|it| get_s(it, SK).map(str::to_owned))
+                .collect::<StoreResult<_>>()?,
         };
-        // Fast path: one UpdateItem when the stored latest is not newer than the batch's first
-        // applicable reading (the usual case).
-        let (chain_first, applied) = apply_chain(None, stored);
-        if let (Some(first), Some(a)) = (chain_first, &applied) {
-            let (update, ph) = latest_update(a, received);
-            let ph = ph
-                .name("#pk", PK)
-                .value(":t0", n(first))
-                .value(":rmax", n(received));
-            let cond = "attribute_exists(#pk) AND (attribute_not_exists(#lt) OR #lt <= :t0) \
-                        AND (attribute_not_exists(#seen) OR #seen <= :rmax)";
-            if self
-                .update(
-                    key(keys::device(device), keys::ONE),
-                    &update,
-                    Some(cond),
-                    ph,
-                )
-                .await?
-            {
-                return Ok(());
-            }
+        let mut out = Vec::new();
+        for f in fleets {
+            out.extend(
+                self.query(Query::index(GSI1, keys::fleet(&f, "DEV"), Range::All))
+                    .await?,
+            );
         }
-        // Slow path: read the box, apply as the embedded store does, write on its version.
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(it) = self.get(key(keys::device(device), keys::ONE), true).await? else {
-                return Ok(()); // readings of an unregistered box: nothing to advance
-            };
-            let cur_ts: Option<i64> = opt_n(&it, "latest_ts")?;
-            let cur_seen: Option<i64> = opt_n(&it, "last_seen")?;
-            let seen = cur_seen.unwrap_or(0).max(received);
-            let (_, applied) = apply_chain(cur_ts, stored);
-            if applied.is_none() && cur_seen == Some(seen) {
-                return Ok(());
-            }
-            let (update, mut ph) = match &applied {
-                Some(a) => latest_update(a, seen),
-                None => (
-                    "SET #seen = :seen".to_string(),
-                    Expr::default()
-                        .name("#seen", "last_seen")
-                        .value(":seen", n(seen)),
-                ),
-            };
-            ph = ph.name("#lt", "latest_ts").name("#seen", "last_seen");
-            let mut conds = Vec::new();
-            match cur_ts {
-                Some(t) => {
-                    conds.push("#lt = :cur_lt");
-                    ph = ph.value(":cur_lt", n(t));
-                }
-                None => conds.push("attribute_not_exists(#lt)"),
-            }
-            match cur_seen {
-                Some(t) => {
-                    conds.push("#seen = :cur_seen");
-                    ph = ph.value(":cur_seen", n(t));
-                }
-                None => conds.push("attribute_not_exists(#seen)"),
-            }
-            if self
-                .update(
-                    key(keys::device(device), keys::ONE),
-                    &update,
-                    Some(&conds.join(" AND ")),
-                    ph,
-                )
-                .await?
-            {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "DynamoDB: latest values of box {device} kept changing under {CAS_ATTEMPTS} attempts"
-        )))
-    }
-
-    async fn raw_series(
-        &self,
-        device: &str,
-        metric: &str,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<SeriesPoint>> {
-        let items = self
-            .query(Query::table(
-                keys::readings(device),
-                Range::Between(format!("{}#", ord_i64(from)), format!("{}$", ord_i64(to))),
-            ))
-            .await?;
-        let mut points = Vec::with_capacity(items.len());
-        for it in &items {
-            let ts = unord_i64(get_s(it, SK)?)
-                .ok_or_else(|| StoreError::Corrupt(format!("reading key of {device}")))?;
-            let bytes = match it.get("m") {
-                Some(AttributeValue::B(b)) => b.as_ref(),
-                _ => return Err(StoreError::Corrupt(format!("reading of {device} at {ts}"))),
-            };
-            if let Some(value) = reading_codec::metric_value(bytes, metric) {
-                points.push(SeriesPoint { ts, value });
-            }
-        }
-        Ok(points)
-    }
-
-    async fn aggregated_series(
-        &self,
-        device: &str,
-        metric: &str,
-        from: i64,
-        to: i64,
-    ) -> StoreResult<Vec<SeriesPoint>> {
-        let items = self
-            .query(Query::table(
-                keys::aggregate(device, metric),
-                Range::Between(ord_i64(hour_of(from)), ord_i64(hour_of(to))),
-            ))
-            .await?;
-        let mut points = Vec::with_capacity(items.len() * 4);
-        for it in &items {
-            parse_agg(it)?.points(from, to, &mut points);
-        }
-        Ok(points)
+        Ok(out)
     }
 
     // --- counters -------------------------------------------------------------------------
@@ -1048,78 +833,6 @@ fn parse_counts(it: &Item) -> StoreResult<PipelineCounts> {
     })
 }
 
-fn parse_agg(it: &Item) -> StoreResult<HourAgg> {
-    let point = |t: &str, v: &str| -> StoreResult<(i64, f64)> {
-        let value = it
-            .get(v)
-            .and_then(as_float)
-            .ok_or_else(|| StoreError::Corrupt(format!("aggregate attribute {v}")))?;
-        Ok((get_n(it, t)?, value))
-    };
-    Ok(HourAgg {
-        count: get_n(it, "n")?,
-        first: point("f_t", "f_v")?,
-        last: point("l_t", "l_v")?,
-        min: point("mn_t", "mn_v")?,
-        max: point("mx_t", "mx_v")?,
-    })
-}
-
-/// What a box's latest values become once its readings are applied.
-struct Applied {
-    ts: i64,
-    seq: u64,
-    metrics: BTreeMap<String, MetricValue>,
-}
-
-/// Applies readings in order as the embedded store does, from a stored latest time `current`:
-/// returns the time of the first reading applied and the result (None if none applies).
-fn apply_chain(current: Option<i64>, stored: &[&Reading]) -> (Option<i64>, Option<Applied>) {
-    let mut latest = current;
-    let mut first = None;
-    let mut applied: Option<Applied> = None;
-    for r in stored {
-        if latest.is_none_or(|ts| r.ts >= ts) {
-            latest = Some(r.ts);
-            first.get_or_insert(r.ts);
-            let a = applied.get_or_insert_with(|| Applied {
-                ts: r.ts,
-                seq: r.seq,
-                metrics: BTreeMap::new(),
-            });
-            a.ts = r.ts;
-            a.seq = r.seq;
-            a.metrics
-                .extend(r.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-    }
-    (first, applied)
-}
-
-/// `SET latest_ts, latest_seq, last_seen, latest.<metric>...` for `a`.
-fn latest_update(a: &Applied, seen: i64) -> (String, Expr) {
-    let mut ph = Expr::default()
-        .name("#lt", "latest_ts")
-        .name("#ls", "latest_seq")
-        .name("#seen", "last_seen")
-        .name("#latest", "latest")
-        .value(":t", n(a.ts))
-        .value(":s", n(a.seq))
-        .value(":seen", n(seen));
-    let mut sets = vec![
-        "#lt = :t".to_string(),
-        "#ls = :s".to_string(),
-        "#seen = :seen".to_string(),
-    ];
-    for (i, (name, value)) in a.metrics.iter().enumerate() {
-        sets.push(format!("#latest.#k{i} = :v{i}"));
-        ph = ph
-            .name(&format!("#k{i}"), name)
-            .value(&format!(":v{i}"), metric(value));
-    }
-    (format!("SET {}", sets.join(", ")), ph)
-}
-
 fn device_item(d: &DeviceRecord) -> Item {
     let mut it = item(
         keys::device(d.id.as_str()),
@@ -1231,24 +944,12 @@ impl Store for DynamoStore {
     }
 
     async fn list_devices(&self, fleet: Option<&FleetId>) -> StoreResult<Vec<DeviceRecord>> {
-        let fleets: Vec<String> = match fleet {
-            Some(f) => vec![f.as_str().to_string()],
-            None => self
-                .query(Query::table(keys::FLEETS, Range::All))
-                .await?
-                .iter()
-                .map(|it| get_s(it, SK).map(str::to_owned))
-                .collect::<StoreResult<_>>()?,
-        };
-        let mut out = Vec::new();
-        for f in fleets {
-            for it in self
-                .query(Query::index(GSI1, keys::fleet(&f, "DEV"), Range::All))
-                .await?
-            {
-                out.push(parse_device(&it)?);
-            }
-        }
+        let mut out = self
+            .device_items(fleet)
+            .await?
+            .iter()
+            .map(parse_device)
+            .collect::<StoreResult<Vec<_>>>()?;
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
     }
@@ -1296,78 +997,7 @@ impl Store for DynamoStore {
     }
 
     async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>> {
-        if readings.is_empty() {
-            return Ok(Vec::new());
-        }
-        // 1. One conditional PutItem per reading, concurrently (BatchWriteItem cannot be
-        //    conditional). A key repeated inside the batch is a duplicate without a request.
-        let mut seen = HashSet::new();
-        let mut outcomes = vec![WriteOutcome::Duplicate; readings.len()];
-        let firsts: Vec<usize> = (0..readings.len())
-            .filter(|&i| {
-                let r = &readings[i];
-                seen.insert((r.device.as_str(), r.ts, r.seq))
-            })
-            .collect();
-        let written = run_all(
-            firsts
-                .into_iter()
-                .map(|i| -> BoxFut<'_, (usize, WriteOutcome)> {
-                    Box::pin(async move { self.put_reading(&readings[i]).await.map(|o| (i, o)) })
-                })
-                .collect(),
-        )
-        .await?;
-        for (i, o) in written {
-            outcomes[i] = o;
-        }
-        // 2. Hourly aggregates per (box, metric, hour): stored readings counted, duplicates
-        //    merged without counting (repairs an aggregate a failed earlier attempt missed).
-        type Groups<'a> = BTreeMap<(&'a str, &'a str, i64), (Option<HourAgg>, Option<HourAgg>)>;
-        let mut groups: Groups = BTreeMap::new();
-        for (r, o) in readings.iter().zip(&outcomes) {
-            for (name, value) in &r.metrics {
-                let Some(v) = chartable(value) else { continue };
-                let g = groups
-                    .entry((r.device.as_str(), name.as_str(), hour_of(r.ts)))
-                    .or_default();
-                let slot = if *o == WriteOutcome::Stored {
-                    &mut g.0
-                } else {
-                    &mut g.1
-                };
-                match slot {
-                    Some(a) => a.merge(&HourAgg::of(r.ts, v), true),
-                    None => *slot = Some(HourAgg::of(r.ts, v)),
-                }
-            }
-        }
-        run_all(
-            groups
-                .into_iter()
-                .map(|((d, m, h), (c, u))| -> BoxFut<'_, ()> {
-                    Box::pin(self.merge_aggregate(d, m, h, c, u))
-                })
-                .collect(),
-        )
-        .await?;
-        // 3. Latest values of each box, with its readings stored now, in batch order.
-        let mut by_device: BTreeMap<&str, Vec<&Reading>> = BTreeMap::new();
-        for (r, o) in readings.iter().zip(&outcomes) {
-            if *o == WriteOutcome::Stored {
-                by_device.entry(r.device.as_str()).or_default().push(r);
-            }
-        }
-        run_all(
-            by_device
-                .into_iter()
-                .map(|(d, rs)| -> BoxFut<'_, ()> {
-                    Box::pin(async move { self.advance_latest(d, &rs).await })
-                })
-                .collect(),
-        )
-        .await?;
-        Ok(outcomes)
+        self.store_readings(readings).await
     }
 
     async fn metric_series(
@@ -1377,14 +1007,15 @@ impl Store for DynamoStore {
         from: i64,
         to: i64,
     ) -> StoreResult<Vec<SeriesPoint>> {
-        if to < from {
-            return Ok(Vec::new());
-        }
-        if to.saturating_sub(from) > self.raw_series_max_ms {
-            self.aggregated_series(id.as_str(), metric, from, to).await
-        } else {
-            self.raw_series(id.as_str(), metric, from, to).await
-        }
+        self.series(id.as_str(), metric, from, to).await
+    }
+
+    async fn refresh_latest(&self, devices: &mut [DeviceRecord]) -> StoreResult<()> {
+        self.bring_latest_up_to_date(devices).await
+    }
+
+    async fn roll_up(&self, now_ms: i64) -> StoreResult<RollUpReport> {
+        self.roll_up_closed_hours(now_ms).await
     }
 
     async fn put_dead_letters(&self, letters: &[DeadLetter]) -> StoreResult<()> {
