@@ -38,6 +38,15 @@ struct Fleet {
     /// Eventually consistent reads made while storing a message (aggregates read before a merge).
     #[serde(default)]
     dynamodb_reads_per_message: u64,
+    /// Derived data written once per box and hour (DynamoDB roll-ups: under 1 KB each).
+    #[serde(default)]
+    dynamodb_writes_per_box_hour: u64,
+    /// Strongly consistent reads of the hour's readings by the roll-up (under 4 KB each).
+    #[serde(default)]
+    dynamodb_strong_reads_per_box_hour: u64,
+    /// Pipeline counter updates per ingestion batch (under 1 KB each).
+    #[serde(default)]
+    dynamodb_writes_per_batch: u64,
     #[serde(default)]
     read_item_bytes: u64,
 }
@@ -108,7 +117,15 @@ fn usage_of(fixture: &Fixture) -> Usage {
             let batches = usage.record_queue_batches(messages, queue.batch);
             let lambda = &queue.lambda_per_batch;
             usage.record_lambda(batches, lambda.memory_mb, lambda.billed_ms);
+            usage.record_dynamodb_writes(batches * fleet.dynamodb_writes_per_batch, 1024);
         }
+        let box_hours = fleet.boxes * period_seconds / 3_600;
+        usage.record_dynamodb_writes(box_hours * fleet.dynamodb_writes_per_box_hour, 1024);
+        usage.record_dynamodb_reads(
+            box_hours * fleet.dynamodb_strong_reads_per_box_hour,
+            4096,
+            ReadConsistency::Strong,
+        );
         usage.record_dynamodb_writes(
             messages * fleet.dynamodb_writes_per_message,
             fleet.item_bytes,
@@ -189,13 +206,17 @@ fn ten_thousand_boxes_through_basic_ingest_cost_about_five_cents_a_box_month() {
 }
 
 #[test]
-fn the_deployed_shape_pays_sqs_and_five_write_units_a_reading() {
+fn the_deployed_shape_pays_sqs_one_write_unit_a_reading_and_its_roll_ups() {
     let (_, per_box) = check("10k-boxes-deployed-shape.json");
     let fixture = load("10k-boxes-deployed-shape.json");
     let usage = usage_of(&fixture);
     assert_eq!(usage.lambda_invocations, usage.messages / 10.0);
     assert_eq!(usage.sqs_requests, usage.messages * 1.2);
-    assert!((0.22..0.225).contains(&per_box.unwrap()), "{per_box:?}");
+    assert_eq!(
+        fixture.fleet.as_ref().unwrap().dynamodb_writes_per_message,
+        1
+    );
+    assert!((0.115..0.1155).contains(&per_box.unwrap()), "{per_box:?}");
 }
 
 #[test]

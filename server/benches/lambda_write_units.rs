@@ -7,9 +7,12 @@
 //!   batching window gathers from a fleet).
 //!
 //! Each reading has 2 chartable metrics (`temp_c`, `door_open`) and the batches of a run fall in
-//! the same hour. Counted: everything the invocation writes (readings, hourly aggregates, latest
-//! values, pipeline counters). moto does not bill the index copy of the box item (gsi1): on
-//! DynamoDB add 1 WCU per box and batch.
+//! the same hour. Counted: everything the invocation writes (the readings' conditional puts, the
+//! pipeline counters; aggregates and latest values only for late readings, none here). Then the
+//! hour's roll-up (`Store::roll_up`, what the scheduled function runs once the hour closed):
+//! its write units per box, and the total per reading for a box sending once a minute (60
+//! readings share a box-hour's roll-up). moto does not bill the index copy of the box item
+//! (gsi1): on DynamoDB add 1 WCU per box-hour to the roll-up.
 //!
 //!   cargo bench -p boxpilot --features aws --bench lambda_write_units
 //!
@@ -89,6 +92,7 @@ fn main() {
         .expect("runtime");
     let endpoint = moto::endpoint().to_string();
     let mut fields = Vec::new();
+    let mut rolled = (0.0, 0usize, String::new());
     rt.block_on(async {
         let store = DynamoStore::connect(moto::table_name(), Some(endpoint), moto::REGION)
             .await
@@ -151,8 +155,33 @@ fn main() {
                 ));
             }
         }
+        // The hour closes: the scheduled function's roll-up, as if two hours had passed.
+        let before = store.stats();
+        let report = store.roll_up(hour + 2 * 3_600_000).await.expect("roll-up");
+        assert_eq!(report.pending, 0, "{report:?}");
+        let (wcu, ops) = delta(&store.stats(), &before);
+        rolled = (wcu, report.boxes, ops);
     });
     println!("goal      <= 1 WCU per stored reading on average (1 is the reading's own put)");
+    let roll_up_per_box = rolled.0 / rolled.1 as f64;
+    let fleet_10 = fields
+        .iter()
+        .find(|(k, _)| k == "fleet_10")
+        .map(|(_, v)| v.parse::<f64>().unwrap())
+        .unwrap_or(0.0);
+    println!(
+        "roll-up   the hour of {} boxes: {:.0} WCU ({roll_up_per_box:.2} per box-hour; requests: {}), +1 per box-hour on DynamoDB (index copy)",
+        rolled.1, rolled.0, rolled.2
+    );
+    let minute_sender = fleet_10 + (roll_up_per_box + 1.0) / 60.0;
+    println!(
+        "total     a box sending once a minute, batches of 10 from a fleet: {fleet_10:.3} + ({roll_up_per_box:.2} + 1) / 60 = {minute_sender:.3} WCU per stored reading"
+    );
+    fields.push((
+        "roll_up_per_box_hour".into(),
+        format!("{roll_up_per_box:.3}"),
+    ));
+    fields.push(("minute_sender_total".into(), format!("{minute_sender:.3}")));
     let fields: Vec<(&str, String)> = fields
         .iter()
         .map(|(k, v)| (k.as_str(), v.clone()))

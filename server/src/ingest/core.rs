@@ -102,6 +102,7 @@ impl IngestCore {
             flush_every: settings.flush_every,
             seq: SeqTracker::default(),
             meter_usage: settings.meter_usage,
+            hours_metered: Default::default(),
         };
         tokio::spawn(writer.run(rx));
         Arc::new(Self {

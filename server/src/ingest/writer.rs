@@ -31,6 +31,8 @@ pub(crate) struct Writer {
     pub seq: SeqTracker,
     /// Write units and latency for the cost model and the health page.
     pub meter_usage: bool,
+    /// The last hour each box was metered a roll-up for.
+    pub hours_metered: std::collections::HashMap<app::domain::DeviceId, i64>,
 }
 
 /// Store errors are retried this many times, with backoff, before the batch fails.
@@ -188,6 +190,11 @@ impl Writer {
                     let (writes, half_reads) = modelled_units(r);
                     bucket.write_units += writes;
                     bucket.read_units += half_reads;
+                    let hour = r.ts - r.ts.rem_euclid(3_600_000);
+                    if self.hours_metered.insert(r.device.clone(), hour) != Some(hour) {
+                        bucket.write_units += ROLL_UP_WRITE_UNITS;
+                        bucket.read_units += ROLL_UP_HALF_READ_UNITS;
+                    }
                     // A box clock far off says nothing about the pipeline: latency is counted
                     // for readings stamped within the last day and not in the future.
                     let latency = stored_at - r.ts;
@@ -216,16 +223,21 @@ impl Writer {
 }
 
 /// What storing one reading costs in the DynamoDB shape (docs/DYNAMODB.md), as the cost model
-/// counts it: write units of the reading's item, one aggregate item per chartable metric (its
-/// (box, metric, hour) item, read then written back), the box's latest values and their copy in
-/// the fleet index; read units in halves (eventually consistent reads of items under 4 KB). It is
-/// the cost of a reading alone in its ingestion batch, which is what a batch of a fleet whose
-/// boxes each send now and then holds: the model errs on the high side for chatty boxes.
+/// counts it: the write units of the reading's item, its only write (its conditional put). Reads:
+/// none on the write path.
 pub fn modelled_units(r: &Reading) -> (u64, u64) {
-    let aggregates = r.metrics.values().filter(|v| v.as_f64().is_some()).count() as u64;
-    let reading = monitor::usage::dynamodb_write_units(modelled_item_bytes(r));
-    (reading + aggregates + 2, aggregates)
+    (
+        monitor::usage::dynamodb_write_units(modelled_item_bytes(r)),
+        0,
+    )
 }
+
+/// What the roll-up of one box's hour costs in the DynamoDB shape, metered with the box's first
+/// reading of the hour: the hour's aggregate item, the box's item and its copy in the fleet index
+/// (3 write units); the Query of the hour's readings (strongly consistent, about 1 read unit for
+/// a reading a minute, in halves: 2).
+pub const ROLL_UP_WRITE_UNITS: u64 = 3;
+pub const ROLL_UP_HALF_READ_UNITS: u64 = 2;
 
 /// The size a reading would have as a DynamoDB item (the cost model's write units): key
 /// attributes, then each metric's name and value, as DynamoDB sizes them (names count; numbers
@@ -254,7 +266,7 @@ mod modelled_units_tests {
     use app::domain::{DeviceId, FleetId, MetricValue};
 
     #[test]
-    fn a_reading_with_two_chartable_metrics_costs_five_write_units() {
+    fn a_reading_under_a_kilobyte_costs_one_write_unit_and_no_read() {
         let r = Reading {
             device: DeviceId::parse("b1").unwrap(),
             fleet: FleetId::parse("f1").unwrap(),
@@ -269,7 +281,17 @@ mod modelled_units_tests {
             .into_iter()
             .collect(),
         };
-        // The reading (1), temp_c's and door_open's aggregates (2), latest values and index copy (2).
-        assert_eq!(modelled_units(&r), (5, 2));
+        assert_eq!(modelled_units(&r), (1, 0));
+        let mut big = r.clone();
+        for i in 0..30 {
+            big.metrics
+                .insert(format!("metric_number_{i:02}"), MetricValue::Number(1.0));
+        }
+        assert_eq!(
+            modelled_units(&big),
+            (2, 0),
+            "{} bytes",
+            modelled_item_bytes(&big)
+        );
     }
 }
