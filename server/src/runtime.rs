@@ -456,7 +456,7 @@ impl Running {
         self.broker.as_ref()
     }
 
-    /// Stops HTTP, then the broker, then flushes the pipeline counters.
+    /// Stops HTTP, then the broker, then flushes the pipeline counters and the store's roll-up.
     pub async fn stop(self) {
         let _ = self.stop_http.send(());
         let _ = self.http_task.await;
@@ -469,6 +469,14 @@ impl Running {
         }
         if let Err(e) = self.ingest.flush().await {
             tracing::error!(error = %e, "pipeline counters not flushed");
+        }
+        // The embedded store writes the latest values it keeps in memory.
+        if let Err(e) = self
+            .store
+            .roll_up(chrono::Utc::now().timestamp_millis())
+            .await
+        {
+            tracing::error!(error = %e, "latest values not written at stop");
         }
     }
 }

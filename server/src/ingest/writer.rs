@@ -35,6 +35,9 @@ pub(crate) struct Writer {
     pub hours_metered: std::collections::HashMap<app::domain::DeviceId, i64>,
 }
 
+/// At most this many yields gather a batch (see `Writer::linger`).
+const LINGER_YIELDS: usize = 16;
+
 /// Store errors are retried this many times, with backoff, before the batch fails.
 const ATTEMPTS: u32 = 4;
 
@@ -70,6 +73,7 @@ impl Writer {
                     if received == 0 {
                         break;
                     }
+                    self.linger(&mut jobs, &mut batch).await;
                     self.process(std::mem::take(&mut batch)).await;
                 }
                 _ = tick.tick() => {
@@ -81,6 +85,31 @@ impl Writer {
         }
         if let Err(e) = self.flush_counters().await {
             tracing::error!(error = %e, "pipeline counters lost at shutdown");
+        }
+    }
+
+    /// Group commit: lets the callers answered by the previous commit send their next message
+    /// before this batch is written, so that they share one commit. Without it, callers that
+    /// wait for their answer (a box waiting for its PUBACK) split into two cohorts that commit
+    /// in turn, each paying a commit for half the load (BENCHMARKS.md 1). A few yields of the
+    /// task, not a timer (tokio's timers tick in milliseconds, a commit takes about two): the
+    /// wait ends as soon as a yield brings nothing new.
+    async fn linger(&self, jobs: &mut mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
+        for _ in 0..LINGER_YIELDS {
+            if batch.len() >= self.max_batch {
+                return;
+            }
+            tokio::task::yield_now().await;
+            let before = batch.len();
+            while batch.len() < self.max_batch {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            if batch.len() == before {
+                return;
+            }
         }
     }
 
@@ -113,11 +142,12 @@ impl Writer {
                 Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
                 Err(e) => self.per_device(&readings, e).await,
             };
-            self.count(&readings, &results);
-            let mut results = results.into_iter();
+            // Answer first: the callers send their next messages while this batch is counted.
+            let mut answers = results.iter();
             for (reply, n) in replies {
-                let _ = reply.send(results.by_ref().take(n).collect());
+                let _ = reply.send(answers.by_ref().take(n).cloned().collect());
             }
+            self.count(&readings, &results);
         }
         for reply in flushes {
             let _ = reply.send(self.flush_counters().await);

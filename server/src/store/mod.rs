@@ -4,6 +4,7 @@
 //! The contract is shaped for a key-value store with range queries: every read is a point get or
 //! a range over one partition (a box, a fleet, a user), never a scan over everything.
 mod embedded;
+pub(crate) mod latest;
 mod reading_codec;
 mod records;
 mod roll_up;
@@ -58,16 +59,18 @@ pub trait Store: Send + Sync + 'static {
     /// Returns one outcome per reading, in order. Either the whole batch is durable or an error.
     async fn put_readings(&self, readings: &[Reading]) -> StoreResult<Vec<WriteOutcome>>;
     /// Brings the latest values and last-seen time of these boxes (from `get_device` or
-    /// `list_devices`) up to date with their readings. The embedded store keeps them current on
-    /// every write; the DynamoDB store keeps them as of the last `roll_up`, so that a reading
-    /// costs one write, and applies the readings after it here (one Query per box). Call it
-    /// where latest values are shown; presence and registration need no refresh.
+    /// `list_devices`) up to date with their readings. The embedded store's records are current
+    /// already (it keeps them in memory between roll-ups); the DynamoDB store keeps them as of
+    /// the last `roll_up`, so that a reading costs one write, and applies the readings after it
+    /// here (one Query per box). Call it where latest values are shown; presence and
+    /// registration need no refresh.
     async fn refresh_latest(&self, _devices: &mut [DeviceRecord]) -> StoreResult<()> {
         Ok(())
     }
-    /// Derives what the store keeps beyond raw readings for the hours closed before `now_ms`
-    /// (DynamoDB: hourly aggregates and latest values; the embedded store has nothing to do).
-    /// Called every minute (the scheduled function, `serve`); cheap when there is nothing new.
+    /// Writes what the store derives from readings: DynamoDB, the hourly aggregates and latest
+    /// values of the hours closed before `now_ms`; embedded, the latest values kept in memory.
+    /// Called every minute (the scheduled function, `serve`) and when `serve` stops; cheap when
+    /// there is nothing new.
     async fn roll_up(&self, _now_ms: i64) -> StoreResult<RollUpReport> {
         Ok(RollUpReport::default())
     }

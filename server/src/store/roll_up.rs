@@ -1,6 +1,6 @@
 //! `serve`'s roll-up loop: `Store::roll_up` every minute, as the scheduled function does on AWS.
-//! The embedded store answers at once (it keeps nothing derived); the DynamoDB store rolls up the
-//! hours that closed.
+//! The embedded store writes the latest values it keeps in memory to the boxes' records; the
+//! DynamoDB store rolls up the hours that closed.
 use super::Store;
 use std::sync::Arc;
 use std::time::Duration;

@@ -17,6 +17,7 @@ use super::{
     keys, parse_device, reading_codec, run_all, BoxFut, DynamoStore, Expr, Query, Range,
     CAS_ATTEMPTS,
 };
+use crate::store::latest::{apply_chain, apply_to_record, Applied};
 use crate::store::{DeviceRecord, Reading, RollUpReport, StoreError, StoreResult, WriteOutcome};
 use app::domain::{DeviceId, FleetId, MetricValue, SeriesPoint};
 use aws_sdk_dynamodb::primitives::Blob;
@@ -544,7 +545,7 @@ impl DynamoStore {
         if after == before && new_rolled_to.is_none_or(|r| old_rolled_to == Some(r)) {
             return Ok(true);
         }
-        let (_, applied) = apply_chain(before.latest_ts, readings);
+        let applied = apply_chain(before.latest_ts, readings);
         let seen = after.presence.last_seen.unwrap_or(0);
         let (mut update, mut ph) = match &applied {
             Some(a) => latest_update(a, seen),
@@ -588,37 +589,6 @@ impl DynamoStore {
     }
 }
 
-/// What a box's latest values become once its readings are applied.
-struct Applied {
-    ts: i64,
-    seq: u64,
-    metrics: BTreeMap<String, MetricValue>,
-}
-
-/// Applies readings in order as the embedded store does, from a stored latest time `current`:
-/// returns the time of the first reading applied and the result (None if none applies).
-fn apply_chain(current: Option<i64>, stored: &[&Reading]) -> (Option<i64>, Option<Applied>) {
-    let mut latest = current;
-    let mut first = None;
-    let mut applied: Option<Applied> = None;
-    for r in stored {
-        if latest.is_none_or(|ts| r.ts >= ts) {
-            latest = Some(r.ts);
-            first.get_or_insert(r.ts);
-            let a = applied.get_or_insert_with(|| Applied {
-                ts: r.ts,
-                seq: r.seq,
-                metrics: BTreeMap::new(),
-            });
-            a.ts = r.ts;
-            a.seq = r.seq;
-            a.metrics
-                .extend(r.metrics.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-    }
-    (first, applied)
-}
-
 /// `SET latest_ts, latest_seq, last_seen, latest.<metric>...` for `a`.
 fn latest_update(a: &Applied, seen: i64) -> (String, Expr) {
     let mut ph = Expr::default()
@@ -645,18 +615,4 @@ fn latest_update(a: &Applied, seen: i64) -> (String, Expr) {
 /// A box item's `rolled_to` (the hour its aggregates are rolled up to), if any.
 fn rolled_to(it: &Item) -> StoreResult<Option<i64>> {
     opt_n(it, "rolled_to")
-}
-
-/// Applies `readings` (in order) to a box's record as the embedded store does: latest values
-/// from each reading not older than the latest, last seen from every one.
-fn apply_to_record(d: &mut DeviceRecord, readings: &[&Reading]) {
-    let (_, applied) = apply_chain(d.latest_ts, readings);
-    if let Some(a) = applied {
-        d.latest_ts = Some(a.ts);
-        d.latest_seq = Some(a.seq);
-        d.latest.extend(a.metrics);
-    }
-    if let Some(rcv) = readings.iter().map(|r| r.received_at).max() {
-        d.presence.last_seen = Some(d.presence.last_seen.unwrap_or(0).max(rcv));
-    }
 }
