@@ -63,6 +63,10 @@ async fn api_gateway_events_reach_the_router() {
     assert_eq!(response.status(), 200);
     let health = body_json(response).await;
     assert!(health.to_string().contains("embedded (test)"), "{health}");
+    assert_eq!(
+        health["adapters"]["identity"]["detail"], "built-in",
+        "{health}"
+    );
 
     // A base64 body (as API Gateway sends binary or JSON bodies) is decoded: a wrong password
     // is a 401 from the service layer, not a 400 about the body.

@@ -3,7 +3,7 @@
 use crate::access::BrokerTokens;
 use crate::commands::{Catalogue, CommandService};
 use crate::console::{Console, Monitoring};
-use crate::http::{self, AppState, Health, HealthCheck, StaticFiles, StoreHealth};
+use crate::http::{self, AppState, Health, HealthCheck, IdentityHealth, StaticFiles, StoreHealth};
 use crate::identity::{
     BuiltinIdentity, BuiltinSettings, IdentityProvider, SigningKeys, UserDirectory,
 };
@@ -47,6 +47,16 @@ pub fn api_router(
     api_router_on(config, store, keys, publisher, shadow_documents, None, None)
 }
 
+/// People signing in with a Cognito pool (the deployed shape).
+pub struct CognitoSignIn {
+    pub provider: Arc<dyn IdentityProvider>,
+    pub users: Arc<dyn UserDirectory>,
+    /// What `/healthz` calls it (`Cognito pool eu-west-1_abc`).
+    pub description: String,
+    /// The pool's signing keys, fetched by each `/healthz` (not ready without them).
+    pub jwks_url: String,
+}
+
 /// The application with desired state kept by `shadow_documents` (the Device Shadow service on
 /// AWS), if given a `/healthz` check of the broker (IoT Core's data plane), and people signing
 /// in with `cognito` (the deployed shape) or else the built-in provider over the store.
@@ -57,21 +67,34 @@ pub fn api_router_on(
     publisher: Arc<dyn DevicePublisher>,
     shadow_documents: Arc<dyn ShadowDocuments>,
     broker_health: Option<Arc<dyn HealthCheck>>,
-    cognito: Option<(Arc<dyn IdentityProvider>, Arc<dyn UserDirectory>)>,
+    cognito: Option<CognitoSignIn>,
 ) -> ApiApp {
-    let (identity, users, builtin_identity): (
+    let (identity, users, builtin_identity, identity_health): (
         Arc<dyn IdentityProvider>,
         Arc<dyn UserDirectory>,
         _,
+        _,
     ) = match cognito {
-        Some((provider, users)) => (provider, users, None),
+        Some(c) => (
+            c.provider,
+            c.users,
+            None,
+            IdentityHealth {
+                description: c.description,
+                jwks_url: Some(c.jwks_url),
+            },
+        ),
         None => {
             let builtin = Arc::new(BuiltinIdentity::new(
                 store.clone(),
                 keys.clone(),
                 BuiltinSettings::new(config.public_url.clone()),
             ));
-            (builtin.clone(), builtin.clone(), Some(builtin))
+            let health = IdentityHealth {
+                description: "built-in".into(),
+                jwks_url: None,
+            };
+            (builtin.clone(), builtin.clone(), Some(builtin), health)
         }
     };
     let ingest = IngestCore::start(store.clone(), IngestSettings::default());
@@ -105,10 +128,12 @@ pub fn api_router_on(
         )
         .with_users(users),
     );
-    let mut health = Health::default().with(Arc::new(StoreHealth(
-        store.clone(),
-        config.store_name.clone(),
-    )));
+    let mut health = Health::default()
+        .with(Arc::new(StoreHealth(
+            store.clone(),
+            config.store_name.clone(),
+        )))
+        .with(Arc::new(identity_health));
     if let Some(check) = broker_health {
         health = health.with(check);
     }

@@ -1,10 +1,10 @@
 //! Lambda entry point: the HTTP API and server functions behind API Gateway (HTTP API, payload
 //! 2.0), serving the router `boxpilot serve` runs (`boxpilot::aws::api`). Deployed by
 //! deploy/template.yaml as `ApiFunction`.
-use boxpilot::aws::api::{api_router_on, ApiConfig};
+use boxpilot::aws::api::{api_router_on, ApiConfig, CognitoSignIn};
 use boxpilot::aws::device_shadow::{DeviceShadows, IotCoreHealth};
 use boxpilot::aws::sdk;
-use boxpilot::identity::{CognitoIdentity, CognitoSettings, IdentityProvider, UserDirectory};
+use boxpilot::identity::{CognitoIdentity, CognitoSettings};
 use boxpilot::store::Store;
 use lambda_http::Error;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ async fn main() -> Result<(), Error> {
     };
     // People sign in with the stage's Cognito pool (the template sets both variables); without
     // them, with the built-in provider over the table.
-    let cognito: Option<(Arc<dyn IdentityProvider>, Arc<dyn UserDirectory>)> = match (
+    let cognito: Option<CognitoSignIn> = match (
         sdk::env("BOXPILOT_COGNITO_USER_POOL_ID"),
         sdk::env("BOXPILOT_COGNITO_CLIENT_ID"),
     ) {
@@ -43,17 +43,24 @@ async fn main() -> Result<(), Error> {
                 .region()
                 .map(|r| r.to_string())
                 .ok_or("the Lambda has no AWS region")?;
-            let cognito = Arc::new(CognitoIdentity::from_sdk_config(
-                &config,
-                CognitoSettings {
-                    user_pool_id,
-                    client_id,
-                    client_secret: sdk::env("BOXPILOT_COGNITO_CLIENT_SECRET").ok(),
-                    region,
-                    endpoint: None,
-                },
-            ));
-            Some((cognito.clone(), cognito))
+            let settings = CognitoSettings {
+                user_pool_id,
+                client_id,
+                client_secret: sdk::env("BOXPILOT_COGNITO_CLIENT_SECRET").ok(),
+                region,
+                endpoint: None,
+            };
+            let (description, jwks_url) = (
+                format!("Cognito pool {}", settings.user_pool_id),
+                settings.jwks_url(),
+            );
+            let cognito = Arc::new(CognitoIdentity::from_sdk_config(&config, settings));
+            Some(CognitoSignIn {
+                provider: cognito.clone(),
+                users: cognito,
+                description,
+                jwks_url,
+            })
         }
         _ => None,
     };
