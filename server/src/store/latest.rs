@@ -47,6 +47,7 @@ pub fn apply_to_record(d: &mut DeviceRecord, readings: &[&Reading]) {
 }
 
 /// What applying readings changes on latest values at time `current`, if anything.
+#[cfg(feature = "aws")]
 pub struct Applied {
     pub ts: i64,
     pub seq: u64,
@@ -56,6 +57,7 @@ pub struct Applied {
 
 /// The change `readings` make to latest values at time `current` (the DynamoDB store writes
 /// only that).
+#[cfg(feature = "aws")]
 pub fn apply_chain(current: Option<i64>, readings: &[&Reading]) -> Option<Applied> {
     let (mut ts, mut seq, mut metrics, mut seen) = (current, None, BTreeMap::new(), None);
     apply(
