@@ -252,28 +252,22 @@ impl DynamoStore {
                 [("m", aggs_attribute(aggs)), ("ver", n(version))],
             )
         };
-        let absent = Expr::default().name("#pk", PK);
-        if self
-            .put(
-                item_of(aggs, 1),
-                Some(("attribute_not_exists(#pk)", absent)),
-            )
-            .await?
-        {
-            return Ok(());
-        }
+        // The item is read only after a create failed (it exists), and created again if it
+        // went meanwhile (a TTL or a repair).
+        let mut exists = false;
         for _ in 0..CAS_ATTEMPTS {
-            let Some(current) = self.get(key(&pk, &sk), true).await? else {
+            let current = if exists {
+                self.get(key(&pk, &sk), true).await?
+            } else {
+                None
+            };
+            let Some(current) = current else {
                 let absent = Expr::default().name("#pk", PK);
-                if self
-                    .put(
-                        item_of(aggs, 1),
-                        Some(("attribute_not_exists(#pk)", absent)),
-                    )
-                    .await?
-                {
+                let create = Some(("attribute_not_exists(#pk)", absent));
+                if self.put(item_of(aggs, 1), create).await? {
                     return Ok(());
                 }
+                exists = true;
                 continue;
             };
             let version: u64 = get_n(&current, "ver")?;
