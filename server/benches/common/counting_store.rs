@@ -4,8 +4,8 @@
 use app::domain::{DeviceId, FleetId, Presence, SeriesPoint};
 use boxpilot::store::{
     AlertRecord, AlertRule, CommandRecord, CounterDelta, DeadLetter, DeviceRecord, Grant,
-    GrantKind, PipelineCounts, Reading, RolloutRecord, ShadowRecord, Store, StoreError,
-    StoreResult, UserRecord, WriteOutcome,
+    GrantKind, PipelineCounts, Reading, RollUpReport, RolloutRecord, ShadowRecord, Store,
+    StoreError, StoreResult, UserRecord, WriteOutcome,
 };
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -215,5 +215,11 @@ impl Store for CountingStore {
     }
     async fn ping(&self) -> StoreResult<()> {
         self.inner.ping().await
+    }
+    async fn refresh_latest(&self, devices: &mut [DeviceRecord]) -> StoreResult<()> {
+        self.inner.refresh_latest(devices).await
+    }
+    async fn roll_up(&self, now_ms: i64) -> StoreResult<RollUpReport> {
+        self.inner.roll_up(now_ms).await
     }
 }
