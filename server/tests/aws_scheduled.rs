@@ -70,6 +70,11 @@ fn a_scheduled_run_does_what_background_tasks_do_in_serve() {
         }))
         .unwrap();
         store.put_alert_rule(&alert).await.unwrap();
+        // A reading: its box's latest values are for the store's roll-up to write.
+        store
+            .put_readings(&[conformance::reading("b1", "f1", 1, now_ms() - 2_000, 21.5)])
+            .await
+            .unwrap();
         let commands = CommandService::new(store.clone(), Catalogue::builtin());
         commands.set_publisher(Arc::new(Recorded::default()));
         let short = commands
@@ -131,6 +136,10 @@ fn a_scheduled_run_does_what_background_tasks_do_in_serve() {
             "the rollout's last commands time out within the budget: {report:?}"
         );
         assert!(report.alerts_evaluated);
+        assert_eq!(
+            report.rolled_up.boxes, 1,
+            "the store's roll-up ran: {report:?}"
+        );
 
         // The short command timed out (it was delivered, the box never answered).
         let commands = store.list_commands(&box_id(1), 10).await.unwrap();
@@ -157,5 +166,9 @@ fn a_scheduled_run_does_what_background_tasks_do_in_serve() {
         // A second run finds nothing left to drive.
         let again = work.run(now_ms, Duration::from_secs(1)).await;
         assert_eq!(again.rollouts_driven, 0, "{again:?}");
+        assert_eq!(
+            again.rolled_up.boxes, 0,
+            "nothing new to roll up: {again:?}"
+        );
     });
 }
