@@ -644,3 +644,24 @@ async fn latest_values_follow_the_embedded_rule_when_a_batch_mixes_old_and_new()
     );
     assert_eq!(d.presence.last_seen, Some(6_005));
 }
+
+#[tokio::test]
+async fn a_box_registered_long_ago_is_rolled_up_from_the_readings_still_kept() {
+    let store = fresh_store().await;
+    // `device` registers it in 1970: its first roll-up starts at the retention, not there.
+    store.create_device(&device("b1", "north")).await.unwrap();
+    let now = now_ms();
+    let this_hour = now - now.rem_euclid(HOUR);
+    store
+        .put_readings(&[temp_reading(1, this_hour + 60_000, 7.5)])
+        .await
+        .unwrap();
+    // One call: the empty hours before its first reading are skipped, not walked 48 at a time.
+    let report = store.roll_up(this_hour + 2 * HOUR).await.unwrap();
+    assert_eq!((report.pending, report.hours), (0, 1), "{report:?}");
+    let long = store
+        .metric_series(&id("b1"), "temp_c", now - 24 * HOUR, now + HOUR)
+        .await
+        .unwrap();
+    assert_eq!(long.iter().map(|p| p.value).collect::<Vec<_>>(), vec![7.5]);
+}

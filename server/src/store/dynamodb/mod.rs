@@ -199,6 +199,10 @@ impl Query {
         self.consistent = true;
         self
     }
+    fn oldest_first(mut self, limit: usize) -> Self {
+        self.limit = Some(limit);
+        self
+    }
     fn newest_first(mut self, limit: usize) -> Self {
         self.forward = false;
         self.limit = Some(limit);

@@ -478,8 +478,26 @@ impl DynamoStore {
     /// hours with readings, and whether the box reached `until`.
     async fn roll_up_box(&self, listed: Item, until: i64) -> StoreResult<(usize, bool)> {
         let device = parse_device(&listed)?;
-        let start =
-            rolled_to(&listed)?.unwrap_or(hour_of(device.created_at) - BEFORE_REGISTRATION_MS);
+        // A box never rolled up starts before its registration, but not before the oldest raw
+        // readings still kept (a box registered long before roll-ups existed).
+        let kept_since = hour_of(until - self.reading_retention_secs * 1_000) - HOUR_MS;
+        let mut start = rolled_to(&listed)?
+            .unwrap_or((hour_of(device.created_at) - BEFORE_REGISTRATION_MS).max(kept_since));
+        // More than one call's worth to do: skip the hours before the box's first reading since
+        // (all of them, when it sent nothing).
+        if until - start > MAX_HOURS_PER_ROLL_UP * HOUR_MS {
+            let since = Range::Between(
+                format!("{}#", ord_i64(start)),
+                format!("{}#", ord_i64(until)),
+            );
+            let first = self
+                .query(Query::table(keys::readings(device.id.as_str()), since).oldest_first(1))
+                .await?;
+            start = match first.first() {
+                Some(it) => hour_of(parse_reading(it, &device.id, &device.fleet)?.ts).max(start),
+                None => until,
+            };
+        }
         let end = until.min(start + MAX_HOURS_PER_ROLL_UP * HOUR_MS);
         if end <= start {
             return Ok((0, true));
