@@ -1,6 +1,7 @@
 //! The service layer: every rule about who may see or do what lives here. Server functions (via
 //! `app::service::ConsoleService`) and the REST API call the same methods.
 use crate::access::BrokerTokens;
+use crate::clock::now_ms;
 use crate::commands::{catalogue_view, command_view, CommandService, IssueRequest};
 use crate::downsample::downsample;
 use crate::identity::{
@@ -109,10 +110,6 @@ fn summary(d: DeviceRecord) -> DeviceSummary {
         latest_ts: d.latest_ts,
         latest: d.latest,
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Console {

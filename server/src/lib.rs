@@ -4,6 +4,7 @@ pub mod access;
 pub mod aws;
 pub mod broker;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod console;
 pub mod downsample;

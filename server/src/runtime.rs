@@ -471,11 +471,7 @@ impl Running {
             tracing::error!(error = %e, "pipeline counters not flushed");
         }
         // The embedded store writes the latest values it keeps in memory.
-        if let Err(e) = self
-            .store
-            .roll_up(chrono::Utc::now().timestamp_millis())
-            .await
-        {
+        if let Err(e) = self.store.roll_up(crate::clock::now_ms()).await {
             tracing::error!(error = %e, "latest values not written at stop");
         }
     }

@@ -5,13 +5,10 @@
 use boxpilot::aws::device_shadow::DeviceShadows;
 use boxpilot::aws::ingest::IngestLambda;
 use boxpilot::aws::sdk;
+use boxpilot::clock::now_ms;
 use boxpilot::store::Store;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -3,6 +3,7 @@
 //! `SchedulerFunction`, with at most one instance at a time.
 use boxpilot::aws::scheduled::ScheduledWork;
 use boxpilot::aws::sdk;
+use boxpilot::clock::now_ms;
 use boxpilot::monitoring::{MonitoringSettings, Notifier, SnsNotifier};
 use boxpilot::store::Store;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -13,10 +14,6 @@ use std::time::Duration;
 const MARGIN: Duration = Duration::from_secs(10);
 /// Rollouts are stepped for at most this long per run (the schedule is one minute).
 const MAX_ROLLOUT_BUDGET: Duration = Duration::from_secs(45);
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -1,4 +1,5 @@
 //! rmqtt hook handlers: authentication, ACL, presence and the publish feed.
+use crate::clock::now_ms;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,10 +115,6 @@ impl Handler for HookHandler {
             _ => (true, acc),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn will_topic(connect_info: &ConnectInfo) -> Option<String> {

@@ -7,6 +7,7 @@ use super::{
 };
 use crate::access::Principal;
 use crate::broker::Delivery;
+use crate::clock::now_ms;
 use crate::console::{store_error, visible_device};
 use crate::outbound::DevicePublisher;
 use crate::rollouts::RolloutRecord;
@@ -58,10 +59,6 @@ pub struct CommandService {
     open: Mutex<HashMap<String, i64>>,
     /// Serializes read-modify-write of command records (replies, sweeper, delivery).
     changes: tokio::sync::Mutex<()>,
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn detail_text(v: Option<Value>) -> Option<String> {

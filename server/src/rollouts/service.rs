@@ -6,6 +6,7 @@
 //! a restart and a resumed rollout goes on where it stopped (command ids are derived from the
 //! rollout and the box: nothing is sent twice).
 use super::RolloutRecord;
+use crate::clock::now_ms;
 use crate::commands::{CommandService, DEFAULT_TTL_SECS};
 use crate::console::store_error;
 use crate::store::Store;
@@ -24,10 +25,6 @@ pub const STEP_EVERY: Duration = Duration::from_millis(200);
 /// Rollouts listed when the caller names no limit, and the most one list returns.
 pub const LIST_DEFAULT_LIMIT: usize = 50;
 pub const LIST_MAX_LIMIT: usize = 500;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// A running rollout: its record, and the states of its commands not final yet.
 struct Running {

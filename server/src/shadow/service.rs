@@ -2,6 +2,7 @@
 //! `reported`; the box is sent its desired state and delta when it changes and when it subscribes.
 use super::{ShadowDocuments, ShadowRecord, StoreShadows};
 use crate::broker::Delivery;
+use crate::clock::now_ms;
 use crate::console::{store_error, visible_device};
 use crate::outbound::DevicePublisher;
 use crate::store::{Store, StoreError};
@@ -13,10 +14,6 @@ use std::sync::{Arc, OnceLock};
 
 /// How many times a box report is re-applied when a concurrent change won the write.
 const REPORT_ATTEMPTS: usize = 3;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 pub struct ShadowService {
     store: Arc<dyn Store>,

@@ -2,6 +2,7 @@
 //! `store_conformance_tests!(async { make_a_fresh_store().await })`, which expands to one test per
 //! check so a failure names what broke.
 use super::*;
+use crate::clock::now_ms;
 use app::domain::MetricValue;
 use std::collections::BTreeMap;
 
@@ -134,10 +135,6 @@ async fn fresh_device(store: &dyn Store, d: &str) -> DeviceRecord {
 }
 
 const HOUR: i64 = 3_600_000;
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
 
 /// Readings of `b1` at `ts`: temp_c as given, `mode` only on the first one.
 fn readings_at(first_seq: u64, times_and_temps: &[(i64, f64)]) -> Vec<Reading> {

@@ -14,7 +14,7 @@ pub fn start_roll_ups(store: Arc<dyn Store>) -> JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match store.roll_up(chrono::Utc::now().timestamp_millis()).await {
+            match store.roll_up(crate::clock::now_ms()).await {
                 Ok(report) if report.hours > 0 || report.pending > 0 => {
                     tracing::info!(?report, "rolled up closed hours")
                 }

@@ -17,6 +17,7 @@ use super::{
     keys, parse_device, reading_codec, run_all, BoxFut, DynamoStore, Expr, Query, Range,
     CAS_ATTEMPTS,
 };
+use crate::clock::now_ms;
 use crate::store::latest::{apply_chain, apply_to_record, Applied};
 use crate::store::{DeviceRecord, Reading, RollUpReport, StoreError, StoreResult, WriteOutcome};
 use app::domain::{DeviceId, FleetId, MetricValue, SeriesPoint};
@@ -35,13 +36,6 @@ const MAX_HOURS_PER_ROLL_UP: i64 = 48;
 /// The hour aggregates of a box start this long before the hour it was registered in (readings
 /// may carry times a little before that).
 const BEFORE_REGISTRATION_MS: i64 = 2 * HOUR_MS;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Whether a reading of box time `ts` written at `written_at` may be missed by its hour's roll-up.
 fn is_late(ts: i64, written_at: i64) -> bool {
