@@ -1,4 +1,4 @@
-use super::format::{format_count, format_percent, format_signed};
+use super::format::{format_count, format_signed};
 use crate::domain::BoxHealth;
 use leptos::prelude::*;
 
@@ -6,7 +6,6 @@ use leptos::prelude::*;
 #[component]
 fn BoxRow(line: BoxHealth) -> impl IntoView {
     let c = &line.counts;
-    let percent = c.loss_percent();
     let rejected = c.rejected_total();
     let name = if line.device == "-" {
         view! { <span class="muted">"unknown box"</span> }.into_any()
@@ -23,32 +22,30 @@ fn BoxRow(line: BoxHealth) -> impl IntoView {
             data-lost=c.lost
         >
             <th scope="row" class="cell-name" data-label="Box">{name}</th>
-            <td class="num" data-label="Received">{format_count(c.received)}</td>
-            <td class="num" data-label="Accepted">{format_count(c.accepted)}</td>
             <td class="num cell-lost" data-label="Lost">{format_signed(c.lost)}</td>
-            <td class="num cell-lost" data-label="Loss">{format_percent(percent)}</td>
+            <td class="num" data-label="Duplicates">{format_count(c.duplicates)}</td>
             <td class="num" data-label="Rejected">{format_count(rejected)}</td>
         </tr>
     }
 }
 
-/// The boxes of the window with something wrong, most lost first (the server ranks them); their
-/// counts cover the minutes where it happened.
+/// The boxes of the window with something wrong, most lost first (the server ranks them). Only
+/// their exact counts are shown: a box's clean minutes are counted with the fleet's (the totals
+/// above), so its received and accepted counts here would cover only the minutes that went wrong.
 #[component]
 pub fn BoxTable(boxes: Vec<BoxHealth>) -> impl IntoView {
     view! {
+        <p class="table-note">
+            "Boxes with lost, duplicate or rejected messages in this window, most lost first."
+        </p>
         <div class="monitor-group">
             <table class="monitor-table box-table">
-                <caption class="table-note">
-                    "Boxes with lost, duplicate or rejected messages, most lost first; counts over the minutes where it happened."
-                </caption>
+                <caption class="visually-hidden">"Boxes with problems, ranked by lost messages"</caption>
                 <thead>
                     <tr>
                         <th scope="col">"Box"</th>
-                        <th scope="col" class="num">"Received"</th>
-                        <th scope="col" class="num">"Accepted"</th>
                         <th scope="col" class="num">"Lost"</th>
-                        <th scope="col" class="num">"Loss"</th>
+                        <th scope="col" class="num">"Duplicates"</th>
                         <th scope="col" class="num">"Rejected"</th>
                     </tr>
                 </thead>
