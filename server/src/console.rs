@@ -559,12 +559,11 @@ impl ConsoleService for Console {
     }
 
     async fn device(&self, caller: &Caller, device: &DeviceId) -> Result<DeviceSummary, AppError> {
-        let mut d = [visible_device(self.store.as_ref(), caller, device).await?];
+        let mut d = visible_device(self.store.as_ref(), caller, device).await?;
         self.store
-            .refresh_latest(&mut d)
+            .refresh_latest(std::slice::from_mut(&mut d))
             .await
             .map_err(store_error)?;
-        let [d] = d;
         Ok(summary(d))
     }
 

@@ -25,6 +25,7 @@ fn free_port() -> u16 {
 }
 use std::time::Duration;
 
+use boxpilot::clock::now_ms;
 use boxpilot::testing::moto::{self, REGION};
 const HOUR: i64 = 3_600_000;
 
@@ -80,16 +81,9 @@ async fn the_table_is_created_once_with_ttl_on_raw_readings() {
     assert_eq!(ttl, r.received_at / 1000 + 30 * 24 * 3600);
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
 /// The box as the console shows it: its latest values brought up to date.
 async fn fresh_device(store: &DynamoStore, d: &str) -> boxpilot::store::DeviceRecord {
-    let mut found = [store.get_device(&id(d)).await.unwrap().unwrap()];
-    store.refresh_latest(&mut found).await.unwrap();
-    let [found] = found;
-    found
+    store.get_device_latest(&id(d)).await.unwrap().unwrap()
 }
 
 #[tokio::test]

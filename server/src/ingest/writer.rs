@@ -191,12 +191,8 @@ impl Writer {
             if self.seq.knows(&r.device) {
                 continue;
             }
-            if let Ok(Some(device)) = self.store.get_device(&r.device).await {
-                let mut device = [device];
-                if self.store.refresh_latest(&mut device).await.is_err() {
-                    continue; // unknown: no gap is counted rather than a false one
-                }
-                let [device] = device;
+            // Unknown (or unreadable): no gap is counted rather than a false one.
+            if let Ok(Some(device)) = self.store.get_device_latest(&r.device).await {
                 if let (Some(seq), Some(ts)) = (device.latest_seq, device.latest_ts) {
                     self.seq.seed(&r.device, seq, ts);
                 }
@@ -217,9 +213,7 @@ impl Writer {
                     if !self.meter_usage {
                         continue;
                     }
-                    let (writes, half_reads) = modelled_units(r);
-                    bucket.write_units += writes;
-                    bucket.read_units += half_reads;
+                    bucket.write_units += modelled_write_units(r);
                     let hour = r.ts - r.ts.rem_euclid(3_600_000);
                     if self.hours_metered.insert(r.device.clone(), hour) != Some(hour) {
                         bucket.write_units += ROLL_UP_WRITE_UNITS;
@@ -253,13 +247,10 @@ impl Writer {
 }
 
 /// What storing one reading costs in the DynamoDB shape (docs/DYNAMODB.md), as the cost model
-/// counts it: the write units of the reading's item, its only write (its conditional put). Reads:
-/// none on the write path.
-pub fn modelled_units(r: &Reading) -> (u64, u64) {
-    (
-        monitor::usage::dynamodb_write_units(modelled_item_bytes(r)),
-        0,
-    )
+/// counts it: the write units of the reading's item, its only write (its conditional put; no
+/// read on the write path).
+pub fn modelled_write_units(r: &Reading) -> u64 {
+    monitor::usage::dynamodb_write_units(modelled_item_bytes(r))
 }
 
 /// What the roll-up of one box's hour costs in the DynamoDB shape, metered with the box's first
@@ -311,15 +302,15 @@ mod modelled_units_tests {
             .into_iter()
             .collect(),
         };
-        assert_eq!(modelled_units(&r), (1, 0));
+        assert_eq!(modelled_write_units(&r), 1);
         let mut big = r.clone();
         for i in 0..30 {
             big.metrics
                 .insert(format!("metric_number_{i:02}"), MetricValue::Number(1.0));
         }
         assert_eq!(
-            modelled_units(&big),
-            (2, 0),
+            modelled_write_units(&big),
+            2,
             "{} bytes",
             modelled_item_bytes(&big)
         );

@@ -128,10 +128,11 @@ pub async fn readings_are_idempotent_and_advance_latest(store: &dyn Store) {
 
 /// A box as `get_device` gives it, its latest values brought up to date.
 async fn fresh_device(store: &dyn Store, d: &str) -> DeviceRecord {
-    let mut found = [store.get_device(&id(d)).await.unwrap().expect("the box")];
-    store.refresh_latest(&mut found).await.unwrap();
-    let [found] = found;
-    found
+    store
+        .get_device_latest(&id(d))
+        .await
+        .unwrap()
+        .expect("the box")
 }
 
 const HOUR: i64 = 3_600_000;

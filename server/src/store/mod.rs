@@ -67,6 +67,14 @@ pub trait Store: Send + Sync + 'static {
     async fn refresh_latest(&self, _devices: &mut [DeviceRecord]) -> StoreResult<()> {
         Ok(())
     }
+    /// `get_device` with the latest values brought up to date (`refresh_latest`).
+    async fn get_device_latest(&self, id: &DeviceId) -> StoreResult<Option<DeviceRecord>> {
+        let mut found = self.get_device(id).await?;
+        if let Some(d) = &mut found {
+            self.refresh_latest(std::slice::from_mut(d)).await?;
+        }
+        Ok(found)
+    }
     /// Writes what the store derives from readings: DynamoDB, the hourly aggregates and latest
     /// values of the hours closed before `now_ms`; embedded, the latest values kept in memory.
     /// Called every minute (the scheduled function, `serve`) and when `serve` stops; cheap when

@@ -168,6 +168,13 @@ enum Range {
     Between(String, String),
 }
 
+impl Range {
+    /// Sort keys `ord(t)#...` with `t` in `[from, to]`.
+    fn times(from: i64, to: i64) -> Self {
+        Range::Between(format!("{}#", ord_i64(from)), format!("{}$", ord_i64(to)))
+    }
+}
+
 struct Query {
     index: Option<&'static str>,
     pk: String,
@@ -1093,10 +1100,7 @@ impl Store for DynamoStore {
         let items = self
             .query(Query::table(
                 keys::counters(fleet.as_str()),
-                Range::Between(
-                    format!("{}#", ord_i64(from)),
-                    format!("{}$", ord_i64(to - 1)),
-                ),
+                Range::times(from, to - 1),
             ))
             .await?;
         items
@@ -1344,7 +1348,7 @@ impl Store for DynamoStore {
             Query::index(
                 GSI1,
                 keys::fleet(fleet.as_str(), "CMD"),
-                Range::Between(format!("{}#", ord_i64(from)), format!("{}$", ord_i64(to))),
+                Range::times(from, to),
             )
             .newest_first(limit),
         )

@@ -316,10 +316,7 @@ impl DynamoStore {
         to: i64,
     ) -> StoreResult<Vec<SeriesPoint>> {
         let items = self
-            .query(Query::table(
-                keys::readings(device),
-                Range::Between(format!("{}#", ord_i64(from)), format!("{}$", ord_i64(to))),
-            ))
+            .query(Query::table(keys::readings(device), Range::times(from, to)))
             .await?;
         let mut points = Vec::with_capacity(items.len());
         for it in &items {
@@ -344,10 +341,7 @@ impl DynamoStore {
         to: i64,
         consistent: bool,
     ) -> StoreResult<Vec<Reading>> {
-        let mut q = Query::table(
-            keys::readings(device.id.as_str()),
-            Range::Between(format!("{}#", ord_i64(from)), format!("{}$", ord_i64(to))),
-        );
+        let mut q = Query::table(keys::readings(device.id.as_str()), Range::times(from, to));
         if consistent {
             q = q.consistent();
         }
@@ -480,10 +474,7 @@ impl DynamoStore {
         // More than one call's worth to do: skip the hours before the box's first reading since
         // (all of them, when it sent nothing).
         if until - start > MAX_HOURS_PER_ROLL_UP * HOUR_MS {
-            let since = Range::Between(
-                format!("{}#", ord_i64(start)),
-                format!("{}#", ord_i64(until)),
-            );
+            let since = Range::times(start, until - 1);
             let first = self
                 .query(Query::table(keys::readings(device.id.as_str()), since).oldest_first(1))
                 .await?;

@@ -70,8 +70,13 @@ impl LatestCache {
         ids.filter(|id| !boxes.contains_key(*id)).collect()
     }
 
-    /// Remembers boxes' values as read from their records (`None`: not registered).
-    pub fn load(&self, loaded: Vec<(String, Option<Latest>)>) {
+    /// After a batch's commit, under one lock: remembers the values of boxes read from their
+    /// records (`None`: not registered), then applies each box's readings just stored (in order).
+    pub fn record(
+        &self,
+        loaded: Vec<(String, Option<Latest>)>,
+        stored: &HashMap<&str, Vec<&Reading>>,
+    ) {
         let mut boxes = self.boxes.lock().expect("latest cache");
         for (id, latest) in loaded {
             boxes.entry(id).or_insert(Entry {
@@ -79,21 +84,15 @@ impl LatestCache {
                 dirty: false,
             });
         }
-    }
-
-    /// Applies one box's readings just stored (in order).
-    pub fn apply(&self, device: &str, readings: &[&Reading]) {
-        if readings.is_empty() {
-            return;
-        }
-        let mut boxes = self.boxes.lock().expect("latest cache");
-        if let Some(Entry {
-            latest: Some(latest),
-            dirty,
-        }) = boxes.get_mut(device)
-        {
-            latest.apply(readings);
-            *dirty = true;
+        for (device, readings) in stored {
+            if let Some(Entry {
+                latest: Some(latest),
+                dirty,
+            }) = boxes.get_mut(*device)
+            {
+                latest.apply(readings);
+                *dirty = true;
+            }
         }
     }
 

@@ -407,16 +407,13 @@ impl Store for EmbeddedStore {
                 Ok((outcomes, loaded))
             })
             .await?;
-        self.latest.load(loaded);
         let mut stored: HashMap<&str, Vec<&Reading>> = HashMap::new();
         for (r, o) in readings.iter().zip(&outcomes) {
             if *o == WriteOutcome::Stored {
                 stored.entry(r.device.as_str()).or_default().push(r);
             }
         }
-        for (id, rs) in &stored {
-            self.latest.apply(id, rs);
-        }
+        self.latest.record(loaded, &stored);
         Ok(outcomes)
     }
 
