@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the browser console with trunk (offline) into dist/, then writes brotli and gzip copies
-# that `boxpilot serve` sends to browsers that accept them.
+# Builds the browser console with trunk (offline) into dist/ (trunk's post-build hook splits the
+# wasm: scripts/split-console.sh), then writes brotli and gzip copies that `boxpilot serve` sends
+# to browsers that accept them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -11,5 +12,6 @@ find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*
     gzip -f -9 -k "$f"
   done
 wasm=$(ls dist/*_bg.wasm)
-printf '[console] built dist/: wasm %s bytes, gzip -9 %s bytes, brotli %s bytes\n' \
-  "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")" "$(stat -c %s "$wasm.br")"
+on_demand_br=$(find dist -name '*.wasm.br' ! -name '*_bg.wasm.br' -exec stat -c %s {} + | awk '{ s += $1 } END { print s + 0 }')
+printf '[console] built dist/: first wasm module %s bytes, gzip -9 %s bytes, brotli %s bytes; pages loaded on demand: brotli %s bytes in all\n' \
+  "$(stat -c %s "$wasm")" "$(stat -c %s "$wasm.gz")" "$(stat -c %s "$wasm.br")" "$on_demand_br"

@@ -49,6 +49,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WB_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --force
 fi
 
+# wasm-split: trunk's post-build hook (scripts/split-console.sh) splits the console's wasm with it.
+# Its binary ships in the support crate (behind a feature); 0.2.4 reads what Leptos' wasm_split_helpers
+# 0.2.x write.
+WASM_SPLIT_VERSION=0.2.4
+# (It has no --version: cargo's install record says which version is there.)
+if ! command -v wasm-split-cli >/dev/null \
+  || ! grep -qs "wasm_split_cli_support $WASM_SPLIT_VERSION " "${CARGO_HOME:-$HOME/.cargo}/.crates.toml"; then
+  say "cargo install wasm_split_cli_support $WASM_SPLIT_VERSION (about 1 minute)"
+  cargo install wasm_split_cli_support --version "$WASM_SPLIT_VERSION" --features build-binary --locked
+fi
+
 # Debian's binaryen (wasm-opt 108) produces broken wasm; use npm's, first on PATH via scripts/env.sh.
 # cognito-local: a second local Cognito, for what moto does not do (RevokeToken; see
 # server/src/testing/cognito_local.rs).

@@ -1,17 +1,14 @@
-use crate::ui::account::AccountPage;
-use crate::ui::audit::AuditPage;
 use crate::ui::auth::{AuthContext, LoginPage, RequireSession, SessionPhase};
 use crate::ui::clock::Clock;
-use crate::ui::device::DevicePage;
 use crate::ui::fleet::FleetPage;
 use crate::ui::layout::{AppShell, NotFound};
-use crate::ui::monitoring::MonitoringPage;
+use crate::ui::lazy_pages::{
+    AccountRoute, AuditRoute, DeviceRoute, MonitoringRoute, RolloutsRoute, UsersRoute,
+};
 use crate::ui::mqtt::MqttClient;
-use crate::ui::rollouts::RolloutsPage;
-use crate::ui::users::UsersPage;
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, Lazy};
 
 /// The root: shared contexts (session, clock, MQTT connection) live here, above the routes, so
 /// that moving between pages keeps one broker connection.
@@ -44,30 +41,12 @@ pub fn App() -> impl IntoView {
                         path=path!("/")
                         view=|| view! { <RequireSession><FleetPage /></RequireSession> }
                     />
-                    <Route
-                        path=path!("/account")
-                        view=|| view! { <RequireSession><AccountPage /></RequireSession> }
-                    />
-                    <Route
-                        path=path!("/users")
-                        view=|| view! { <RequireSession><UsersPage /></RequireSession> }
-                    />
-                    <Route
-                        path=path!("/audit")
-                        view=|| view! { <RequireSession><AuditPage /></RequireSession> }
-                    />
-                    <Route
-                        path=path!("/rollouts")
-                        view=|| view! { <RequireSession><RolloutsPage /></RequireSession> }
-                    />
-                    <Route
-                        path=path!("/monitoring")
-                        view=|| view! { <RequireSession><MonitoringPage /></RequireSession> }
-                    />
-                    <Route
-                        path=path!("/devices/:id")
-                        view=|| view! { <RequireSession><DevicePage /></RequireSession> }
-                    />
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} />
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} />
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} />
+                    <Route path=path!("/rollouts") view={Lazy::<RolloutsRoute>::new()} />
+                    <Route path=path!("/monitoring") view={Lazy::<MonitoringRoute>::new()} />
+                    <Route path=path!("/devices/:id") view={Lazy::<DeviceRoute>::new()} />
                 </Routes>
             </AppShell>
         </Router>
