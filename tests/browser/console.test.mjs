@@ -49,6 +49,8 @@ for (const [name, options] of Object.entries(viewports)) {
       const page = await context.newPage();
       const errors = [];
       page.on('pageerror', (e) => errors.push(String(e)));
+      const wasmFetched = [];
+      page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmFetched.push(new URL(r.url()).pathname); });
 
       await page.goto(base + '/');
       await page.waitForURL('**/login', { timeout: 20_000 });
@@ -73,6 +75,9 @@ for (const [name, options] of Object.entries(viewports)) {
       assert.ok((await page.locator('[data-device]').count()) >= 10, 'the demo fleets are listed');
       await page.waitForSelector('[data-mqtt-state=live]', { timeout: 20_000 });
       if (shots) await page.screenshot({ path: `${shots}/${name}-fleet.png`, fullPage: true });
+      // Login and fleet pages run on the first wasm module alone (scripts/split-console.sh).
+      assert.equal(wasmFetched.length, 1, `one wasm module before a box is opened: ${wasmFetched}`);
+      assert.match(wasmFetched[0], /^\/boxpilot-console-[0-9a-f]{16}_bg\.wasm$/);
 
       // Open one box: the chart has ink, then a live point arrives without reload.
       await page.locator('[data-device]').first().click();
@@ -84,12 +89,43 @@ for (const [name, options] of Object.entries(viewports)) {
       await page.waitForFunction(
         (n) => Number(document.querySelector('canvas#telemetry-chart').dataset.livePoints) > n, before, { timeout: 20_000 });
       if (shots) await page.screenshot({ path: `${shots}/${name}-device.png`, fullPage: true });
+      // The box page's code came on demand, in a module of its own.
+      assert.ok(wasmFetched.some((p) => /^\/split_device_page-[0-9a-f]{16}\.wasm$/.test(p)),
+        `the box page's module was fetched when it opened: ${wasmFetched}`);
 
       // Log out: back to the login page, and the session is gone on the server too.
       await page.locator('button.sign-out:visible').first().click();
       await page.waitForURL('**/login', { timeout: 10_000 });
       const after = await page.evaluate(async () => (await fetch('/api/v1/devices')).status);
       assert.equal(after, 401);
+      assert.deepEqual(errors, [], 'no uncaught errors in the page');
+      await context.close();
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+for (const [name, options] of Object.entries(viewports)) {
+  test(`${name}: a page whose code cannot be fetched says so, and loads on a second try`, async () => {
+    const browser = await launch();
+    try {
+      const context = await browser.newContext(options);
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      await logIn(page);
+      // The connection drops just as the box page's code is fetched.
+      await page.route(/\/split_device_page-[0-9a-f]{16}\.wasm$/, (route) => route.abort('internetdisconnected'));
+      await page.locator('[data-device]').first().click();
+      await page.waitForURL('**/devices/**');
+      await page.waitForSelector('[data-page-load-failed]', { timeout: 20_000 });
+      assert.match(await page.textContent('[data-page-load-failed] [role=alert]'), /check the connection/);
+      if (shots) await page.screenshot({ path: `${shots}/${name}-page-load-failed.png`, fullPage: true });
+      // The rest of the app still works, and trying again once the connection is back opens the box.
+      await page.unroute(/\/split_device_page-[0-9a-f]{16}\.wasm$/);
+      await page.click('[data-page-load-failed] button');
+      await page.waitForSelector('canvas#telemetry-chart[data-points]', { timeout: 20_000 });
       assert.deepEqual(errors, [], 'no uncaught errors in the page');
       await context.close();
     } finally {

@@ -1,39 +1,56 @@
 //! Pages whose code is loaded on demand. Each route below is a split point: wasm-split
-//! (`scripts/build-console.sh`) moves the code only these pages use out of the first wasm module
-//! into files fetched when a route first needs them, so the login and fleet pages load and start
-//! without it (BENCHMARKS.md, section 5). The session check stays in the first module.
+//! (`scripts/split-console.sh`, trunk's post-build hook) moves the code only these pages use out
+//! of the first wasm module into files fetched when a route first needs them, so the login and
+//! fleet pages load and start without it (BENCHMARKS.md, section 5). The session check stays in
+//! the first module.
+//!
+//! The split functions are declared `fallible` (not with Leptos' `#[lazy]`, whose load failure
+//! panics and, with `panic = "abort"`, would end the whole app): a page whose code cannot be
+//! fetched shows an error with a way to try again.
 use crate::ui::account::AccountPage;
 use crate::ui::audit::AuditPage;
 use crate::ui::auth::RequireSession;
 use crate::ui::device::DevicePage;
+use crate::ui::layout::PageLoadFailed;
 use crate::ui::monitoring::MonitoringPage;
 use crate::ui::rollouts::RolloutsPage;
 use crate::ui::users::UsersPage;
 use leptos::prelude::*;
-use leptos_router::{lazy_route, LazyRoute};
+use leptos::wasm_split::{wasm_split, SplitLoaderError};
+use leptos_router::LazyRoute;
 
-/// A route type whose view (a signed-in page) is a split point. The split function's name comes
-/// from the route type, so each use makes a distinct split module.
+/// A route type whose view, a signed-in page, is the split function `$split` (its name names the
+/// split module and its files).
 macro_rules! lazy_signed_in_page {
-    ($route:ident => $page:ident) => {
+    ($route:ident, $split:ident => $page:ident) => {
+        #[wasm_split($split, fallible, wasm_split_path = ::leptos::wasm_split)]
+        fn $split() -> Result<AnyView, SplitLoaderError> {
+            Ok(view! { <RequireSession><$page /></RequireSession> }.into_any())
+        }
+
         pub struct $route;
 
-        #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 Self
             }
 
-            fn view(_route: Self) -> AnyView {
-                view! { <RequireSession><$page /></RequireSession> }.into_any()
+            async fn view(_route: Self) -> AnyView {
+                match $split().await {
+                    Ok(page) => page,
+                    Err(error) => {
+                        leptos::logging::error!("{}: {error}", stringify!($split));
+                        view! { <PageLoadFailed /> }.into_any()
+                    }
+                }
             }
         }
     };
 }
 
-lazy_signed_in_page!(DeviceRoute => DevicePage);
-lazy_signed_in_page!(AccountRoute => AccountPage);
-lazy_signed_in_page!(UsersRoute => UsersPage);
-lazy_signed_in_page!(AuditRoute => AuditPage);
-lazy_signed_in_page!(RolloutsRoute => RolloutsPage);
-lazy_signed_in_page!(MonitoringRoute => MonitoringPage);
+lazy_signed_in_page!(DeviceRoute, device_page => DevicePage);
+lazy_signed_in_page!(AccountRoute, account_page => AccountPage);
+lazy_signed_in_page!(UsersRoute, users_page => UsersPage);
+lazy_signed_in_page!(AuditRoute, audit_page => AuditPage);
+lazy_signed_in_page!(RolloutsRoute, rollouts_page => RolloutsPage);
+lazy_signed_in_page!(MonitoringRoute, monitoring_page => MonitoringPage);
