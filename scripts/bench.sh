@@ -14,7 +14,8 @@
 #                         MQTT round trip on the same broker; bulk rollout to 1,000 boxes
 #   4c. lambda_start      the lambda-ingest binary: spawn -> first event handled (local Runtime
 #                         API, DynamoDB on moto) and peak memory, vs `boxpilot --version`
-#   5. wasm size          dist/*_bg.wasm and JS glue: raw, gzip -9, brotli -q 11 (goal 300 KB brotli)
+#   5. wasm size          the first wasm module, JS glue and loader, and the modules loaded on
+#                         demand: raw, gzip -9, brotli -q 11 (goal 300 KB brotli)
 #   6. first paint        tests/browser/first_paint.mjs on a throttled phone profile against
 #                         `boxpilot serve` (release) serving dist/
 # Builds the console (scripts/build-console.sh) when dist/ is missing or has no precompressed files,
@@ -101,20 +102,33 @@ fi
 if wants wasm; then
   echo
   {
-    wasm=$(ls "$out"/dist/*_bg.wasm | head -1)
-    js=$(ls "$out"/dist/*.js | head -1)
+    # The first module runs the login, fleet and shell; the other pages' modules load on demand
+    # (scripts/split-console.sh). The goal is read on what a visit loads first.
+    wasm=$(ls "$out"/dist/boxpilot-console-*_bg.wasm | head -1)
+    js=$(ls "$out"/dist/boxpilot-console-*.js | head -1)
+    loader=$(ls "$out"/dist/__wasm_split-*.js | head -1)
     echo "== wasm size (dist/ built $(date -u -r "$wasm" '+%Y-%m-%d %H:%M UTC'), $(ls "$out"/dist/*.br 2>/dev/null | wc -l) precompressed .br files)"
     total_br=0
-    for f in "$wasm" "$js"; do
+    for f in "$wasm" "$js" "$loader"; do
       raw=$(stat -c %s "$f"); gz=$(gzip -9 -c "$f" | wc -c); br=$(brotli -q 11 -c "$f" | wc -c)
       total_br=$((total_br + br))
       printf '%-48s raw %8d  gzip -9 %8d  brotli -q 11 %8d bytes\n' "$(basename "$f")" "$raw" "$gz" "$br"
     done
+    on_demand_raw=0; on_demand_br=0; modules=0
+    for f in "$out"/dist/*.wasm; do
+      [ "$f" = "$wasm" ] && continue
+      modules=$((modules + 1))
+      on_demand_raw=$((on_demand_raw + $(stat -c %s "$f")))
+      br=$(brotli -q 11 -c "$f" | wc -c)
+      on_demand_br=$((on_demand_br + br))
+      case "$(basename "$f")" in split_*) printf '  on demand: %-40s brotli %8d bytes (with the shared chunks it needs)\n' "$(basename "$f")" "$br" ;; esac
+    done
+    printf 'on demand: %d modules, raw %d, brotli %d bytes in all\n' "$modules" "$on_demand_raw" "$on_demand_br"
     wasm_br=$(brotli -q 11 -c "$wasm" | wc -c)
     goal=$((300 * 1000))
     verdict() { [ "$1" -le "$goal" ] && echo MET || echo MISSED; }
-    echo "wasm brotli $wasm_br bytes ($(verdict "$wasm_br") the 300 KB goal); wasm + JS glue brotli $total_br bytes ($(verdict "$total_br"))"
-    echo "RESULT wasm wasm_raw=$(stat -c %s "$wasm") wasm_gzip=$(gzip -9 -c "$wasm" | wc -c) wasm_brotli=$wasm_br js_raw=$(stat -c %s "$js") total_brotli=$total_br goal=$goal met=$([ "$wasm_br" -le "$goal" ] && echo true || echo false)"
+    echo "first wasm module brotli $wasm_br bytes ($(verdict "$wasm_br") the 300 KB goal); with the JS glue and split loader $total_br bytes ($(verdict "$total_br"))"
+    echo "RESULT wasm wasm_raw=$(stat -c %s "$wasm") wasm_gzip=$(gzip -9 -c "$wasm" | wc -c) wasm_brotli=$wasm_br js_raw=$(stat -c %s "$js") total_brotli=$total_br on_demand_brotli=$on_demand_br goal=$goal met=$([ "$wasm_br" -le "$goal" ] && echo true || echo false)"
   } | tee "$out/wasm.txt"
 fi
 

@@ -20,10 +20,15 @@ use leptos::wasm_split::{wasm_split, SplitLoaderError};
 use leptos_router::LazyRoute;
 
 /// A route type whose view, a signed-in page, is the split function `$split` (its name names the
-/// split module and its files).
+/// split module and its files); `LazyRoute::preload` fetches its code ahead (`$preload`).
 macro_rules! lazy_signed_in_page {
-    ($route:ident, $split:ident => $page:ident) => {
-        #[wasm_split($split, fallible, wasm_split_path = ::leptos::wasm_split)]
+    ($route:ident, $split:ident, $preload:ident => $page:ident) => {
+        #[wasm_split(
+                    $split,
+                    fallible,
+                    preload($preload),
+                    wasm_split_path = ::leptos::wasm_split
+                )]
         fn $split() -> Result<AnyView, SplitLoaderError> {
             Ok(view! { <RequireSession><$page /></RequireSession> }.into_any())
         }
@@ -33,6 +38,13 @@ macro_rules! lazy_signed_in_page {
         impl LazyRoute for $route {
             fn data() -> Self {
                 Self
+            }
+
+            async fn preload() {
+                // A failure is not kept: the route's own load tries again and reports it.
+                if let Err(error) = $preload().await {
+                    leptos::logging::warn!("{} ahead of time: {error}", stringify!($split));
+                }
             }
 
             async fn view(_route: Self) -> AnyView {
@@ -48,9 +60,9 @@ macro_rules! lazy_signed_in_page {
     };
 }
 
-lazy_signed_in_page!(DeviceRoute, device_page => DevicePage);
-lazy_signed_in_page!(AccountRoute, account_page => AccountPage);
-lazy_signed_in_page!(UsersRoute, users_page => UsersPage);
-lazy_signed_in_page!(AuditRoute, audit_page => AuditPage);
-lazy_signed_in_page!(RolloutsRoute, rollouts_page => RolloutsPage);
-lazy_signed_in_page!(MonitoringRoute, monitoring_page => MonitoringPage);
+lazy_signed_in_page!(DeviceRoute, device_page, preload_device_page => DevicePage);
+lazy_signed_in_page!(AccountRoute, account_page, preload_account_page => AccountPage);
+lazy_signed_in_page!(UsersRoute, users_page, preload_users_page => UsersPage);
+lazy_signed_in_page!(AuditRoute, audit_page, preload_audit_page => AuditPage);
+lazy_signed_in_page!(RolloutsRoute, rollouts_page, preload_rollouts_page => RolloutsPage);
+lazy_signed_in_page!(MonitoringRoute, monitoring_page, preload_monitoring_page => MonitoringPage);

@@ -11,7 +11,7 @@ pub mod desired_state;
 pub mod device;
 pub mod fleet;
 pub mod layout;
-mod lazy_pages;
+pub mod lazy_pages;
 pub mod monitoring;
 pub mod mqtt;
 pub mod rollouts;

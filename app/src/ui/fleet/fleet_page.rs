@@ -2,8 +2,10 @@ use super::{FleetGroup, FleetStore};
 use crate::api::devices::list_devices;
 use crate::domain::FleetId;
 use crate::ui::auth::AuthContext;
+use crate::ui::lazy_pages::DeviceRoute;
 use crate::ui::mqtt::{ConnectionState, MqttClient};
 use leptos::prelude::*;
+use leptos_router::LazyRoute;
 
 /// `/`: every box of the user's fleets, grouped by fleet, with a filter; live over MQTT.
 #[component]
@@ -19,6 +21,10 @@ pub fn FleetPage() -> impl IntoView {
     Effect::new(move |_| match devices.get() {
         Some(Ok(list)) => {
             store.replace_all(list);
+            if !loaded.get_untracked() {
+                // A box page is the likely next step: fetch its code while the user reads.
+                leptos::task::spawn_local(DeviceRoute::preload());
+            }
             loaded.set(true);
             error.set(None);
         }
