@@ -1,8 +1,10 @@
 //! The embedded store: one redb file in the data directory. redb was chosen over SQLite on the
 //! measurement in BENCHMARKS.md ("store choice"): pure Rust, no C toolchain, crash-safe commits, and
 //! typed tuple keys that give range queries per box without a query planner.
+mod journal;
 mod latest_cache;
 
+use self::journal::{encode_entry, Journal, Pending, JOURNAL};
 use self::latest_cache::{Latest, LatestCache};
 use super::{
     latest::apply_to_record, reading_codec, AlertRecord, AlertRule, CommandRecord, CommandState,
@@ -59,6 +61,8 @@ pub struct EmbeddedStore {
     db: Arc<Database>,
     /// Latest values and last-seen times not written to the boxes' records yet.
     latest: Arc<LatestCache>,
+    /// Readings durable in the journal, not yet in the readings table.
+    journal: Arc<Journal>,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> StoreError {
@@ -97,6 +101,7 @@ impl EmbeddedStore {
             txn.open_table(DEVICES).map_err(unavailable)?;
             txn.open_table(FLEET_DEVICES).map_err(unavailable)?;
             txn.open_table(READINGS).map_err(unavailable)?;
+            txn.open_table(JOURNAL).map_err(unavailable)?;
             txn.open_table(DEAD_LETTERS).map_err(unavailable)?;
             txn.open_table(FLEET_DEAD_LETTERS).map_err(unavailable)?;
             txn.open_table(COUNTERS).map_err(unavailable)?;
@@ -127,10 +132,13 @@ impl EmbeddedStore {
             }
         }
         txn.commit().map_err(unavailable)?;
+        let journal = Journal::default();
+        journal.recover(&db)?;
         catch_up_latest(&db)?;
         Ok(Self {
             db: Arc::new(db),
             latest: Arc::default(),
+            journal: Arc::new(journal),
         })
     }
 
@@ -195,22 +203,61 @@ fn read_device(
 /// A reading as the readings table keeps it: its key and its encoded metrics.
 type Row = (String, i64, u64, Vec<u8>);
 
-/// Writes readings in the caller's transaction, and nothing else (the boxes' latest values move
-/// in memory: `latest_cache`). Returns each reading's outcome.
-fn write_readings(txn: &redb::WriteTransaction, rows: &[Row]) -> StoreResult<Vec<WriteOutcome>> {
+/// Sorts a batch into new readings and duplicates (already in the readings table, pending in
+/// the journal, or earlier in the batch), and writes the new ones as one journal entry in the
+/// caller's transaction: nothing else (the boxes' latest values move in memory: `latest_cache`).
+/// Returns each reading's outcome, and the new readings for `Pending::add` after the commit.
+fn write_readings(
+    txn: &redb::WriteTransaction,
+    pending: &Pending,
+    rows: Vec<Row>,
+) -> StoreResult<(Vec<WriteOutcome>, Vec<Row>)> {
     let mut outcomes = Vec::with_capacity(rows.len());
-    let mut table = txn.open_table(READINGS).map_err(unavailable)?;
-    for (device, ts, seq, encoded) in rows {
-        let previous = table
-            .insert((device.as_str(), *ts, *seq), encoded.as_slice())
-            .map_err(unavailable)?;
-        outcomes.push(if previous.is_some() {
-            WriteOutcome::Duplicate
+    let mut fresh: Vec<Row> = Vec::with_capacity(rows.len());
+    let mut in_batch = std::collections::HashSet::with_capacity(rows.len());
+    let readings = txn.open_table(READINGS).map_err(unavailable)?;
+    for row in rows {
+        let key = (row.0.clone(), row.1, row.2);
+        let duplicate = pending.contains(&key)
+            || !in_batch.insert(key)
+            || readings
+                .get((row.0.as_str(), row.1, row.2))
+                .map_err(unavailable)?
+                .is_some();
+        if duplicate {
+            outcomes.push(WriteOutcome::Duplicate);
         } else {
-            WriteOutcome::Stored
-        });
+            outcomes.push(WriteOutcome::Stored);
+            fresh.push(row);
+        }
     }
-    Ok(outcomes)
+    if !fresh.is_empty() {
+        txn.open_table(JOURNAL)
+            .map_err(unavailable)?
+            .insert(pending.next_entry(), encode_entry(&fresh).as_slice())
+            .map_err(unavailable)?;
+    }
+    Ok((outcomes, fresh))
+}
+
+/// Two lists of points sorted by (box time, seq) as one, a point in both kept once.
+fn merge_by_key(a: Vec<(i64, u64, f64)>, b: Vec<(i64, u64, f64)>) -> Vec<(i64, u64, f64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let next = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) if (x.0, x.1) == (y.0, y.1) => {
+                b.next();
+                a.next()
+            }
+            (Some(x), Some(y)) if (x.0, x.1) < (y.0, y.1) => a.next(),
+            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
+            (Some(_), None) => a.next(),
+            (None, None) => break,
+        };
+        out.extend(next);
+    }
+    out
 }
 
 /// The readings of `device` from box time `from` on, in order (the metrics decoded).
@@ -391,10 +438,15 @@ impl Store for EmbeddedStore {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let journal = self.journal.clone();
         let (outcomes, loaded) = self
             .blocking(move |db| {
                 let txn = db.begin_write().map_err(unavailable)?;
-                let outcomes = write_readings(&txn, &rows)?;
+                // Held until the entry is recorded as pending, so that the next batch's
+                // duplicate check sees it (write transactions are serialised by redb).
+                let mut pending = journal.lock();
+                let entry = pending.next_entry();
+                let (outcomes, fresh) = write_readings(&txn, &pending, rows)?;
                 let mut loaded = Vec::with_capacity(missing.len());
                 if !missing.is_empty() {
                     let devices = txn.open_table(DEVICES).map_err(unavailable)?;
@@ -404,9 +456,20 @@ impl Store for EmbeddedStore {
                     }
                 }
                 txn.commit().map_err(unavailable)?;
+                if !fresh.is_empty() {
+                    pending.add(entry, fresh);
+                }
                 Ok((outcomes, loaded))
             })
             .await?;
+        if self.journal.wants_merge() {
+            let (db, journal) = (self.db.clone(), self.journal.clone());
+            tokio::task::spawn_blocking(move || {
+                if let Err(e) = journal.merge(&db, false) {
+                    tracing::warn!("merging the readings journal failed (kept, retried): {e}");
+                }
+            });
+        }
         let mut stored: HashMap<&str, Vec<&Reading>> = HashMap::new();
         for (r, o) in readings.iter().zip(&outcomes) {
             if *o == WriteOutcome::Stored {
@@ -418,6 +481,9 @@ impl Store for EmbeddedStore {
     }
 
     async fn roll_up(&self, _now_ms: i64) -> StoreResult<RollUpReport> {
+        // The readings journal too: a quiet store's last readings reach the readings table.
+        let journal = self.journal.clone();
+        self.blocking(move |db| journal.merge(db, true)).await?;
         let dirty = self.latest.take_dirty();
         if dirty.is_empty() {
             return Ok(RollUpReport::default());
@@ -461,24 +527,37 @@ impl Store for EmbeddedStore {
         to: i64,
     ) -> StoreResult<Vec<SeriesPoint>> {
         let (id, metric) = (id.clone(), metric.to_owned());
+        let journal = self.journal.clone();
         self.blocking(move |db| {
+            let d = id.as_str();
+            // Before the read transaction (journal.rs says why).
+            let pending = journal.lock().of_device(d, from, to);
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(READINGS).map_err(unavailable)?;
-            let d = id.as_str();
-            let mut points = Vec::new();
+            let mut stored = Vec::new();
             for entry in table
                 .range((d, from, 0)..=(d, to, u64::MAX))
                 .map_err(unavailable)?
             {
                 let (key, value) = entry.map_err(unavailable)?;
+                let (_, ts, seq) = key.value();
                 if let Some(v) = reading_codec::metric_value(value.value(), &metric) {
-                    points.push(SeriesPoint {
-                        ts: key.value().1,
-                        value: v,
-                    });
+                    stored.push((ts, seq, v));
                 }
             }
-            Ok(points)
+            if pending.is_empty() {
+                return Ok(stored
+                    .into_iter()
+                    .map(|(ts, _, value)| SeriesPoint { ts, value })
+                    .collect());
+            }
+            let recent = pending.into_iter().filter_map(|(ts, seq, encoded)| {
+                reading_codec::metric_value(&encoded, &metric).map(|v| (ts, seq, v))
+            });
+            Ok(merge_by_key(stored, recent.collect())
+                .into_iter()
+                .map(|(ts, _, value)| SeriesPoint { ts, value })
+                .collect())
         })
         .await
     }
@@ -1078,6 +1157,92 @@ mod tests {
         read_device(&txn.open_table(DEVICES).unwrap(), id)
             .unwrap()
             .unwrap()
+    }
+
+    /// Batches go to the journal, then in bulk to the readings table (journal.rs): a series read
+    /// at any moment has every reading once, redeliveries are duplicates wherever the first copy
+    /// is, and a crash (the store dropped without a roll-up) loses nothing.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readings_are_kept_exactly_once_across_journal_merges_and_a_crash() {
+        use crate::store::conformance::{device, reading};
+        let dir = tempfile::tempdir().unwrap();
+        let boxes = 50;
+        let per_box = 200; // 10,000 readings: past the merge threshold twice
+        let expect_series = |points: &[SeriesPoint], n: u64| {
+            let ts: Vec<i64> = points.iter().map(|p| p.ts).collect();
+            let want: Vec<i64> = (1..=n as i64).map(|s| s * 1_000).collect();
+            assert_eq!(ts, want, "every reading once, in order");
+        };
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            for b in 0..boxes {
+                store
+                    .create_device(&device(&format!("b{b}"), "north"))
+                    .await
+                    .unwrap();
+            }
+            for seq in 1..=per_box {
+                let batch: Vec<Reading> = (0..boxes)
+                    .map(|b| reading(&format!("b{b}"), "north", seq, seq as i64 * 1_000, 20.0))
+                    .collect();
+                let outcomes = store.put_readings(&batch).await.unwrap();
+                assert!(outcomes.iter().all(|o| *o == WriteOutcome::Stored));
+                // The previous batch again (pending or merged by now): duplicates only.
+                if seq > 1 {
+                    let again: Vec<Reading> = (0..boxes)
+                        .map(|b| {
+                            reading(
+                                &format!("b{b}"),
+                                "north",
+                                seq - 1,
+                                (seq as i64 - 1) * 1_000,
+                                20.0,
+                            )
+                        })
+                        .collect();
+                    let outcomes = store.put_readings(&again).await.unwrap();
+                    assert!(outcomes.iter().all(|o| *o == WriteOutcome::Duplicate));
+                }
+                if seq % 50 == 0 {
+                    let id = DeviceId::parse("b7").unwrap();
+                    let series = store
+                        .metric_series(&id, "temp_c", 0, i64::MAX)
+                        .await
+                        .unwrap();
+                    expect_series(&series, seq);
+                }
+            }
+            // Some readings were merged into the readings table, some are still in the journal.
+            let txn = store.db.begin_read().unwrap();
+            let merged = txn.open_table(READINGS).unwrap().len().unwrap();
+            let journal = txn.open_table(JOURNAL).unwrap().len().unwrap();
+            assert!(merged >= 4_096, "merged: {merged}");
+            assert!(journal > 0, "still in the journal: {journal} entries");
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let txn = store.db.begin_read().unwrap();
+        assert_eq!(
+            txn.open_table(JOURNAL).unwrap().len().unwrap(),
+            0,
+            "merged at open"
+        );
+        assert_eq!(
+            txn.open_table(READINGS).unwrap().len().unwrap(),
+            boxes * per_box
+        );
+        for b in [0, 49] {
+            let id = DeviceId::parse(&format!("b{b}")).unwrap();
+            let series = store
+                .metric_series(&id, "temp_c", 0, i64::MAX)
+                .await
+                .unwrap();
+            expect_series(&series, per_box);
+        }
+        let dup = store
+            .put_readings(&[reading("b3", "north", 5, 5_000, 20.0)])
+            .await
+            .unwrap();
+        assert_eq!(dup, vec![WriteOutcome::Duplicate]);
     }
 
     #[tokio::test]

@@ -1,0 +1,218 @@
+//! The readings journal: how a batch of readings becomes durable with a few page writes.
+//!
+//! The readings table is keyed by box first, so a batch from 200 boxes dirties ~200 B-tree leaves
+//! and its durable commit writes them all (~4 KB per reading; BENCHMARKS.md, section 1). Instead, a
+//! batch is committed as one entry of the `readings_journal` table (keys only grow: the same
+//! rightmost leaf), kept in memory meanwhile (`Pending`), and moved into the readings table in
+//! bulk later (`Journal::merge`: tens of readings per box leaf, in a commit that needs no fsync of
+//! its own because the next journal commit makes it durable, and that deletes the entries it
+//! moved, so a crash before that leaves them in the journal). At open, whatever the journal holds
+//! is merged before anything reads the store.
+//!
+//! Readers take the pending readings before their read transaction, so that a merge between the
+//! two shows a reading in both places (deduplicated by key) rather than in neither.
+use super::{unavailable, Row, READINGS};
+use crate::store::{StoreError, StoreResult};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+pub(super) const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("readings_journal");
+
+/// Readings committed to the journal but not yet to the readings table, by readings-table key.
+type PendingRows = BTreeMap<(String, i64, u64), Vec<u8>>;
+
+/// A merge starts once this many readings are pending: ~20 per box for a fleet of 200, a few
+/// hundred KB of memory, a merge commit of a few milliseconds.
+const MERGE_AT: usize = 4_096;
+
+#[derive(Default)]
+pub(super) struct Journal {
+    pending: Mutex<Pending>,
+    merging: AtomicBool,
+}
+
+#[derive(Default)]
+pub(super) struct Pending {
+    rows: PendingRows,
+    /// Journal entries not merged yet, with the keys of their readings.
+    entries: BTreeMap<u64, Vec<(String, i64, u64)>>,
+    next_entry: u64,
+}
+
+impl Pending {
+    pub(super) fn contains(&self, key: &(String, i64, u64)) -> bool {
+        self.rows.contains_key(key)
+    }
+
+    /// Records a committed journal entry (call after its commit succeeded).
+    pub(super) fn add(&mut self, entry: u64, rows: Vec<Row>) {
+        let keys = rows
+            .iter()
+            .map(|(d, ts, seq, _)| (d.clone(), *ts, *seq))
+            .collect();
+        for (d, ts, seq, encoded) in rows {
+            self.rows.insert((d, ts, seq), encoded);
+        }
+        self.entries.insert(entry, keys);
+        self.next_entry = self.next_entry.max(entry + 1);
+    }
+
+    pub(super) fn next_entry(&self) -> u64 {
+        self.next_entry
+    }
+
+    /// The pending readings of `device` with box time in `from..=to`, in key order.
+    pub(super) fn of_device(&self, device: &str, from: i64, to: i64) -> Vec<(i64, u64, Vec<u8>)> {
+        let (lo, hi) = (
+            (device.to_owned(), from, 0),
+            (device.to_owned(), to, u64::MAX),
+        );
+        if lo > hi {
+            return Vec::new();
+        }
+        self.rows
+            .range(lo..=hi)
+            .map(|((_, ts, seq), v)| (*ts, *seq, v.clone()))
+            .collect()
+    }
+}
+
+impl Journal {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Pending> {
+        // A panic while holding the lock cannot leave `Pending` half-updated in a way that loses
+        // data (the journal on disk is the truth), so a poisoned lock is taken over.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether enough is pending for a merge.
+    pub(super) fn wants_merge(&self) -> bool {
+        self.lock().rows.len() >= MERGE_AT
+    }
+
+    /// Moves every journal entry committed so far into the readings table, unless a merge is
+    /// running (then it does nothing). `durable`: fsync this commit too (at open and at roll-up);
+    /// otherwise the next journal commit makes it durable.
+    pub(super) fn merge(&self, db: &Database, durable: bool) -> StoreResult<usize> {
+        if self.merging.swap(true, Ordering::AcqRel) {
+            return Ok(0);
+        }
+        let result = self.merge_once(db, durable);
+        self.merging.store(false, Ordering::Release);
+        result
+    }
+
+    fn merge_once(&self, db: &Database, durable: bool) -> StoreResult<usize> {
+        let (entries, rows): (Vec<u64>, Vec<((String, i64, u64), Vec<u8>)>) = {
+            let pending = self.lock();
+            let entries: Vec<u64> = pending.entries.keys().copied().collect();
+            let rows = pending
+                .entries
+                .values()
+                .flatten()
+                .filter_map(|k| pending.rows.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            (entries, rows)
+        };
+        if entries.is_empty() {
+            return Ok(0);
+        }
+        let mut txn = db.begin_write().map_err(unavailable)?;
+        if !durable {
+            txn.set_durability(Durability::None).map_err(unavailable)?;
+        }
+        {
+            let mut readings = txn.open_table(READINGS).map_err(unavailable)?;
+            for ((d, ts, seq), encoded) in &rows {
+                readings
+                    .insert((d.as_str(), *ts, *seq), encoded.as_slice())
+                    .map_err(unavailable)?;
+            }
+            let mut journal = txn.open_table(JOURNAL).map_err(unavailable)?;
+            for entry in &entries {
+                journal.remove(entry).map_err(unavailable)?;
+            }
+        }
+        txn.commit().map_err(unavailable)?;
+        let mut pending = self.lock();
+        for entry in &entries {
+            pending.entries.remove(entry);
+        }
+        for (key, _) in &rows {
+            pending.rows.remove(key);
+        }
+        Ok(rows.len())
+    }
+
+    /// At open: loads what the journal holds (left by a crash or a stop before a merge) and
+    /// merges it durably.
+    pub(super) fn recover(&self, db: &Database) -> StoreResult<usize> {
+        {
+            let txn = db.begin_read().map_err(unavailable)?;
+            let journal = txn.open_table(JOURNAL).map_err(unavailable)?;
+            let mut pending = self.lock();
+            for entry in journal.iter().map_err(unavailable)? {
+                let (key, value) = entry.map_err(unavailable)?;
+                let rows = decode_entry(value.value()).ok_or_else(|| {
+                    StoreError::Corrupt(format!("readings journal entry {}", key.value()))
+                })?;
+                pending.add(key.value(), rows);
+            }
+        }
+        self.merge(db, true)
+    }
+}
+
+// A journal entry is the batch's rows, each as: box id length (u16 LE) and bytes, box time
+// (i64 LE), seq (u64 LE), encoded metrics length (u32 LE) and bytes. Written by hand: a fixed
+// layout of four fields that serde formats would only wrap.
+
+pub(super) fn encode_entry(rows: &[Row]) -> Vec<u8> {
+    let size: usize = rows.iter().map(|(d, _, _, v)| 22 + d.len() + v.len()).sum();
+    let mut out = Vec::with_capacity(size);
+    for (device, ts, seq, encoded) in rows {
+        out.extend_from_slice(&(device.len() as u16).to_le_bytes());
+        out.extend_from_slice(device.as_bytes());
+        out.extend_from_slice(&ts.to_le_bytes());
+        out.extend_from_slice(&seq.to_le_bytes());
+        out.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+        out.extend_from_slice(encoded);
+    }
+    out
+}
+
+fn decode_entry(mut bytes: &[u8]) -> Option<Vec<Row>> {
+    fn take<'a>(bytes: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = (bytes.get(..n)?, bytes.get(n..)?);
+        *bytes = tail;
+        Some(head)
+    }
+    let mut rows = Vec::new();
+    while !bytes.is_empty() {
+        let len = u16::from_le_bytes(take(&mut bytes, 2)?.try_into().ok()?) as usize;
+        let device = std::str::from_utf8(take(&mut bytes, len)?).ok()?.to_owned();
+        let ts = i64::from_le_bytes(take(&mut bytes, 8)?.try_into().ok()?);
+        let seq = u64::from_le_bytes(take(&mut bytes, 8)?.try_into().ok()?);
+        let len = u32::from_le_bytes(take(&mut bytes, 4)?.try_into().ok()?) as usize;
+        let encoded = take(&mut bytes, len)?.to_vec();
+        rows.push((device, ts, seq, encoded));
+    }
+    Some(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_round_trip_and_truncation_is_detected() {
+        let rows: Vec<Row> = vec![
+            ("box-1".into(), 1_700_000_000_000, 7, vec![1, 2, 3]),
+            ("b".into(), -5, u64::MAX, vec![]),
+        ];
+        let bytes = encode_entry(&rows);
+        assert_eq!(decode_entry(&bytes), Some(rows));
+        assert_eq!(decode_entry(&bytes[..bytes.len() - 1]), None);
+    }
+}
