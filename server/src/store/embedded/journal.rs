@@ -20,8 +20,11 @@ use std::sync::{Mutex, MutexGuard};
 
 pub(super) const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("readings_journal");
 
+/// A reading's key in the readings table: box, box time, seq.
+type ReadingKey = (String, i64, u64);
+
 /// Readings committed to the journal but not yet to the readings table, by readings-table key.
-type PendingRows = BTreeMap<(String, i64, u64), Vec<u8>>;
+type PendingRows = BTreeMap<ReadingKey, Vec<u8>>;
 
 /// A merge starts once this many readings are pending: ~20 per box for a fleet of 200, a few
 /// hundred KB of memory, a merge commit of a few milliseconds.
@@ -37,12 +40,12 @@ pub(super) struct Journal {
 pub(super) struct Pending {
     rows: PendingRows,
     /// Journal entries not merged yet, with the keys of their readings.
-    entries: BTreeMap<u64, Vec<(String, i64, u64)>>,
+    entries: BTreeMap<u64, Vec<ReadingKey>>,
     next_entry: u64,
 }
 
 impl Pending {
-    pub(super) fn contains(&self, key: &(String, i64, u64)) -> bool {
+    pub(super) fn contains(&self, key: &ReadingKey) -> bool {
         self.rows.contains_key(key)
     }
 
@@ -104,7 +107,7 @@ impl Journal {
     }
 
     fn merge_once(&self, db: &Database, durable: bool) -> StoreResult<usize> {
-        let (entries, rows): (Vec<u64>, Vec<((String, i64, u64), Vec<u8>)>) = {
+        let (entries, rows): (Vec<u64>, Vec<(ReadingKey, Vec<u8>)>) = {
             let pending = self.lock();
             let entries: Vec<u64> = pending.entries.keys().copied().collect();
             let rows = pending
