@@ -73,6 +73,9 @@ fn main() {
         for batch in all.chunks(2048) {
             store.put_readings(batch).await.unwrap();
         }
+        // The readings journal merged into the readings table, as the minute's roll-up does in
+        // `serve` (the baseline scans that table).
+        store.roll_up(now_ms()).await.unwrap();
         println!(
             "loaded {DAY} readings through put_readings in {:.2} s",
             t.elapsed().as_secs_f64()

@@ -24,11 +24,11 @@ use leptos_router::LazyRoute;
 macro_rules! lazy_signed_in_page {
     ($route:ident, $split:ident, $preload:ident => $page:ident) => {
         #[wasm_split(
-                            $split,
-                            fallible,
-                            preload($preload),
-                            wasm_split_path = ::leptos::wasm_split
-                        )]
+                                            $split,
+                                            fallible,
+                                            preload($preload),
+                                            wasm_split_path = ::leptos::wasm_split
+                                        )]
         fn $split() -> Result<AnyView, SplitLoaderError> {
             Ok(view! { <RequireSession><$page /></RequireSession> }.into_any())
         }

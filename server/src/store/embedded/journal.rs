@@ -15,8 +15,7 @@ use super::{unavailable, Row, READINGS};
 use crate::store::{StoreError, StoreResult};
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 pub(super) const JOURNAL: TableDefinition<u64, &[u8]> = TableDefinition::new("readings_journal");
 
@@ -33,7 +32,8 @@ const MERGE_AT: usize = 4_096;
 #[derive(Default)]
 pub(super) struct Journal {
     pending: Mutex<Pending>,
-    merging: AtomicBool,
+    /// Held by the merge running, if any.
+    merging: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -94,16 +94,23 @@ impl Journal {
         self.lock().rows.len() >= MERGE_AT
     }
 
-    /// Moves every journal entry committed so far into the readings table, unless a merge is
-    /// running (then it does nothing). `durable`: fsync this commit too (at open and at roll-up);
-    /// otherwise the next journal commit makes it durable.
-    pub(super) fn merge(&self, db: &Database, durable: bool) -> StoreResult<usize> {
-        if self.merging.swap(true, Ordering::AcqRel) {
-            return Ok(0);
-        }
-        let result = self.merge_once(db, durable);
-        self.merging.store(false, Ordering::Release);
-        result
+    /// In the background, once enough is pending: moves every journal entry committed so far
+    /// into the readings table, in a commit that the next journal commit makes durable; does
+    /// nothing if a merge is running.
+    pub(super) fn merge_in_background(&self, db: &Database) -> StoreResult<usize> {
+        let _running = match self.merging.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return Ok(0),
+        };
+        self.merge_once(db, false)
+    }
+
+    /// At open and at roll-up: moves every journal entry committed so far into the readings
+    /// table durably, after the merge running, if any.
+    pub(super) fn merge_now(&self, db: &Database) -> StoreResult<usize> {
+        let _running = self.merging.lock().unwrap_or_else(|p| p.into_inner());
+        self.merge_once(db, true)
     }
 
     fn merge_once(&self, db: &Database, durable: bool) -> StoreResult<usize> {
@@ -163,7 +170,7 @@ impl Journal {
                 pending.add(key.value(), rows);
             }
         }
-        self.merge(db, true)
+        self.merge_now(db)
     }
 }
 

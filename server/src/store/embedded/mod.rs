@@ -240,26 +240,6 @@ fn write_readings(
     Ok((outcomes, fresh))
 }
 
-/// Two lists of points sorted by (box time, seq) as one, a point in both kept once.
-fn merge_by_key(a: Vec<(i64, u64, f64)>, b: Vec<(i64, u64, f64)>) -> Vec<(i64, u64, f64)> {
-    let mut out = Vec::with_capacity(a.len() + b.len());
-    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
-    loop {
-        let next = match (a.peek(), b.peek()) {
-            (Some(x), Some(y)) if (x.0, x.1) == (y.0, y.1) => {
-                b.next();
-                a.next()
-            }
-            (Some(x), Some(y)) if (x.0, x.1) < (y.0, y.1) => a.next(),
-            (Some(_), Some(_)) | (None, Some(_)) => b.next(),
-            (Some(_), None) => a.next(),
-            (None, None) => break,
-        };
-        out.extend(next);
-    }
-    out
-}
-
 /// The readings of `device` from box time `from` on, in order (the metrics decoded).
 fn readings_from(
     table: &impl ReadableTable<(&'static str, i64, u64), &'static [u8]>,
@@ -465,7 +445,7 @@ impl Store for EmbeddedStore {
         if self.journal.wants_merge() {
             let (db, journal) = (self.db.clone(), self.journal.clone());
             tokio::task::spawn_blocking(move || {
-                if let Err(e) = journal.merge(&db, false) {
+                if let Err(e) = journal.merge_in_background(&db) {
                     tracing::warn!("merging the readings journal failed (kept, retried): {e}");
                 }
             });
@@ -483,7 +463,7 @@ impl Store for EmbeddedStore {
     async fn roll_up(&self, _now_ms: i64) -> StoreResult<RollUpReport> {
         // The readings journal too: a quiet store's last readings reach the readings table.
         let journal = self.journal.clone();
-        self.blocking(move |db| journal.merge(db, true)).await?;
+        self.blocking(move |db| journal.merge_now(db)).await?;
         let dirty = self.latest.take_dirty();
         if dirty.is_empty() {
             return Ok(RollUpReport::default());
@@ -534,30 +514,34 @@ impl Store for EmbeddedStore {
             let pending = journal.lock().of_device(d, from, to);
             let txn = db.begin_read().map_err(unavailable)?;
             let table = txn.open_table(READINGS).map_err(unavailable)?;
-            let mut stored = Vec::new();
+            let mut points = Vec::new();
             for entry in table
                 .range((d, from, 0)..=(d, to, u64::MAX))
                 .map_err(unavailable)?
             {
                 let (key, value) = entry.map_err(unavailable)?;
-                let (_, ts, seq) = key.value();
                 if let Some(v) = reading_codec::metric_value(value.value(), &metric) {
-                    stored.push((ts, seq, v));
+                    points.push(SeriesPoint {
+                        ts: key.value().1,
+                        value: v,
+                    });
                 }
             }
             if pending.is_empty() {
-                return Ok(stored
-                    .into_iter()
-                    .map(|(ts, _, value)| SeriesPoint { ts, value })
-                    .collect());
+                return Ok(points);
             }
-            let recent = pending.into_iter().filter_map(|(ts, seq, encoded)| {
-                reading_codec::metric_value(&encoded, &metric).map(|v| (ts, seq, v))
-            });
-            Ok(merge_by_key(stored, recent.collect())
-                .into_iter()
-                .map(|(ts, _, value)| SeriesPoint { ts, value })
-                .collect())
+            // Pending readings are few and mostly the newest: appended, then a stable sort
+            // (linear on sorted runs). One merged since it was read is in the table: skipped.
+            for (ts, seq, encoded) in pending {
+                let merged = table.get((d, ts, seq)).map_err(unavailable)?.is_some();
+                if let (false, Some(value)) =
+                    (merged, reading_codec::metric_value(&encoded, &metric))
+                {
+                    points.push(SeriesPoint { ts, value });
+                }
+            }
+            points.sort_by_key(|p| p.ts);
+            Ok(points)
         })
         .await
     }
