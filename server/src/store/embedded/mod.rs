@@ -1250,6 +1250,10 @@ mod tests {
             );
             let rolled = store.roll_up(0).await.unwrap();
             assert_eq!(rolled.boxes, 1);
+            let txn = store.db.begin_read().unwrap();
+            assert_eq!(txn.open_table(JOURNAL).unwrap().len().unwrap(), 0, "merged");
+            assert_eq!(txn.open_table(READINGS).unwrap().len().unwrap(), 1);
+            drop(txn);
             let stored = stored_record(&store, "b1");
             assert_eq!(
                 (stored.latest_ts, stored.presence.last_seen),
