@@ -3,52 +3,17 @@
 //   BOXPILOT_URL, BOXPILOT_USER, BOXPILOT_PASSWORD, BOXPILOT_TOOLS_DIR.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { inkedPixels, logIn as logInAs, viewports, withPage } from './support.mjs';
 
-const tools = process.env.BOXPILOT_TOOLS_DIR || path.join(process.env.HOME, '.cache/boxpilot-tools');
-const { chromium } = createRequire(path.join(tools, 'node_modules/'))('playwright-core');
 const base = process.env.BOXPILOT_URL;
 const user = process.env.BOXPILOT_USER;
 const password = process.env.BOXPILOT_PASSWORD;
 const shots = process.env.BOXPILOT_SCREENSHOTS; // a folder, to look at the pages
 
-const viewports = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true },
-};
-
-async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
-
-/// Counts canvas pixels that differ from the top-left (background) pixel.
-async function inkedPixels(page) {
-  return page.evaluate(() => {
-    const c = document.querySelector('canvas#telemetry-chart');
-    const ctx = c.getContext('2d');
-    const { data } = ctx.getImageData(0, 0, c.width, c.height);
-    let inked = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i] !== data[0] || data[i + 1] !== data[1] || data[i + 2] !== data[2]) inked++;
-    }
-    return inked;
-  });
-}
-
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: log in, open a box, see the chart and a live point, log out`, async () => {
     assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page, context, browser }) => {
       const wasmFetched = [];
       page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmFetched.push(new URL(r.url()).pathname); });
 
@@ -89,7 +54,7 @@ for (const [name, options] of Object.entries(viewports)) {
       await page.waitForURL('**/devices/**');
       await page.waitForSelector('canvas#telemetry-chart[data-points]', { timeout: 20_000 });
       await page.waitForFunction(() => Number(document.querySelector('canvas#telemetry-chart').dataset.points) > 0, null, { timeout: 20_000 });
-      assert.ok((await inkedPixels(page)) > 500, 'the chart canvas is not blank');
+      assert.ok((await inkedPixels(page, 'canvas#telemetry-chart')) > 500, 'the chart canvas is not blank');
       const before = Number(await page.getAttribute('canvas#telemetry-chart', 'data-live-points'));
       await page.waitForFunction(
         (n) => Number(document.querySelector('canvas#telemetry-chart').dataset.livePoints) > n, before, { timeout: 20_000 });
@@ -100,22 +65,13 @@ for (const [name, options] of Object.entries(viewports)) {
       await page.waitForURL('**/login', { timeout: 10_000 });
       const after = await page.evaluate(async () => (await fetch('/api/v1/devices')).status);
       assert.equal(after, 401);
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: a page whose code cannot be fetched says so, and loads on a second try`, async () => {
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page }) => {
       // The connection drops whenever the box page's code is fetched (ahead, then on opening).
       await page.route(/\/split_device_page-[0-9a-f]{16}\.wasm$/, (route) => route.abort('internetdisconnected'));
       await logIn(page);
@@ -128,34 +84,18 @@ for (const [name, options] of Object.entries(viewports)) {
       await page.unroute(/\/split_device_page-[0-9a-f]{16}\.wasm$/);
       await page.click('[data-page-load-failed] button');
       await page.waitForSelector('canvas#telemetry-chart[data-points]', { timeout: 20_000 });
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }
 
-async function logIn(page) {
-  await page.goto(base + '/');
-  await page.waitForURL('**/login', { timeout: 20_000 });
-  await page.fill('#login-username', user);
-  await page.fill('#login-password', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-device]', { timeout: 20_000 });
-}
+const logIn = (page) => logInAs(page, base, user, password);
 
 const rowIds = (page) => page.$$eval('[data-command-id]', (rows) => rows.map((r) => r.dataset.commandId));
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an operator sends set_setpoint and sees it succeed; an out-of-range value is refused`, async () => {
     assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page }) => {
       const issued = [];
       page.on('request', (r) => { if (r.url().endsWith('/api/commands/issue')) issued.push(r.postData()); });
       await logIn(page);
@@ -206,23 +146,14 @@ for (const [name, options] of Object.entries(viewports)) {
       await page.click('[data-confirm-cancel]');
       await page.waitForSelector('[data-confirm]', { state: 'detached' });
       assert.equal(issued.length, 1, 'cancelled: nothing sent');
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an operator opens the audit and sees the command it sent, with a CSV export`, async () => {
     assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page }) => {
       await logIn(page);
 
       // Send a command through the REST API with the session cookie (same path, same audit).
@@ -274,23 +205,14 @@ for (const [name, options] of Object.entries(viewports)) {
       assert.equal(csv.disposition, `attachment; filename="boxpilot-audit-${fleet}.csv"`);
       assert.ok(csv.body.startsWith('issued_at_utc,fleet,device,command,params,issuer,state,final_at_utc,detail\r\n'));
       assert.ok(csv.body.includes(`user:${user}`));
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an operator sets a desired value and sees the box reconcile it`, async () => {
     assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page }) => {
       await logIn(page);
       await page.waitForSelector('[data-device]:has([data-online=true])', { timeout: 20_000 });
       await page.locator('[data-device]:has([data-online=true])').first().click();
@@ -320,23 +242,14 @@ for (const [name, options] of Object.entries(viewports)) {
       if (shots) await page.screenshot({ path: `${shots}/${name}-desired.png`, fullPage: true });
       await card.locator('tr[data-key=defrost] button').click();
       await card.locator('tr[data-key=defrost]').waitFor({ state: 'detached', timeout: 10_000 });
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an operator starts a rollout to the online boxes of a fleet and sees it complete`, async () => {
     assert.ok(base && user && password, 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are needed');
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
+    await withPage(options, async ({ page }) => {
       await logIn(page);
       await page.locator('a[href="/rollouts"]:visible').first().click();
       await page.waitForURL('**/rollouts');
@@ -371,10 +284,6 @@ for (const [name, options] of Object.entries(viewports)) {
       assert.ok(Number(total) >= 1);
       assert.match(await row.locator('[data-count=succeeded]').textContent(), new RegExp(`^${total} succeeded`));
       if (shots) await page.screenshot({ path: `${shots}/${name}-rollouts.png`, fullPage: true });
-      assert.deepEqual(errors, [], 'no uncaught errors in the page');
-      await context.close();
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }

@@ -4,11 +4,8 @@
 // BOXPILOT_ADMIN_PASSWORD, and BOXPILOT_USER / BOXPILOT_PASSWORD (the demo operator).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { assertNoHorizontalOverflow, inkedPixels, logIn as logInAs, viewports, withPage } from './support.mjs';
 
-const tools = process.env.BOXPILOT_TOOLS_DIR || path.join(process.env.HOME, '.cache/boxpilot-tools');
-const { chromium } = createRequire(path.join(tools, 'node_modules/'))('playwright-core');
 const base = process.env.BOXPILOT_URL;
 const admin = process.env.BOXPILOT_ADMIN_USER;
 const adminPassword = process.env.BOXPILOT_ADMIN_PASSWORD;
@@ -16,63 +13,17 @@ const operator = process.env.BOXPILOT_USER;
 const operatorPassword = process.env.BOXPILOT_PASSWORD;
 const shots = process.env.BOXPILOT_SCREENSHOTS; // a folder, to look at the pages
 
-const viewports = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true },
-};
-
 const noAdmin = !(base && admin && adminPassword)
   && 'BOXPILOT_URL, BOXPILOT_ADMIN_USER and BOXPILOT_ADMIN_PASSWORD are not set (scripts/browser-tests.sh sets them)';
 const noOperator = !(base && operator && operatorPassword)
   && 'BOXPILOT_URL, BOXPILOT_USER and BOXPILOT_PASSWORD are not set (scripts/browser-tests.sh sets them)';
 
-async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
-
-async function logIn(page, user, password) {
-  await page.goto(base + '/');
-  await page.waitForURL('**/login', { timeout: 20_000 });
-  await page.fill('#login-username', user);
-  await page.fill('#login-password', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('[data-device]', { timeout: 20_000 });
-}
-
-/// Counts canvas pixels that differ from the top-left (background) pixel.
-async function inkedPixels(page, selector) {
-  return page.evaluate((s) => {
-    const c = document.querySelector(s);
-    const { data } = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-    let inked = 0;
-    for (let i = 0; i < data.length; i += 4) {
-      if (data[i] !== data[0] || data[i + 1] !== data[1] || data[i + 2] !== data[2]) inked++;
-    }
-    return inked;
-  }, selector);
-}
-
-/// Nothing wider than the screen (the page would scroll sideways on a phone).
-async function assertNoHorizontalOverflow(page, what) {
-  const { scroll, inner } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth, inner: window.innerWidth,
-  }));
-  assert.ok(scroll <= inner, `${what}: the page is ${scroll} px wide on a ${inner} px screen`);
-}
+const logIn = (page, user, password) => logInAs(page, base, user, password);
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an admin opens Monitoring: pipeline health, dead letters, costs, and an alert rule added and deleted`,
     { skip: noAdmin }, async () => {
-      const browser = await launch();
-      try {
-        const context = await browser.newContext(options);
-        const page = await context.newPage();
-        const errors = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
+      await withPage(options, async ({ page, browser }) => {
         await logIn(page, admin, adminPassword);
 
         // The navigation (top bar on desktop, bottom bar on a phone) has Monitoring for admins.
@@ -171,23 +122,14 @@ for (const [name, options] of Object.entries(viewports)) {
         assert.match(await page.textContent('[data-confirm]'), new RegExp(id));
         await page.click('[data-confirm-ok]');
         await page.locator(`[data-rule-row][data-rule-id="${id}"]`).waitFor({ state: 'detached', timeout: 10_000 });
-        assert.deepEqual(errors, [], 'no uncaught errors in the page');
-        await context.close();
-      } finally {
-        await browser.close();
-      }
+      });
     });
 }
 
 for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an operator has no Monitoring link, and the page says it is not for them`,
     { skip: noOperator }, async () => {
-      const browser = await launch();
-      try {
-        const context = await browser.newContext(options);
-        const page = await context.newPage();
-        const errors = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
+      await withPage(options, async ({ page }) => {
         await logIn(page, operator, operatorPassword);
         await page.waitForSelector('a[href="/audit"]:visible');
         assert.equal(await page.locator('a[href="/monitoring"]').count(), 0, 'no Monitoring link');
@@ -198,10 +140,6 @@ for (const [name, options] of Object.entries(viewports)) {
         await page.waitForSelector('[data-monitoring-denied]', { timeout: 20_000 });
         assert.equal(await page.locator('[data-tab]').count(), 0);
         assert.deepEqual(calls, []);
-        assert.deepEqual(errors, [], 'no uncaught errors in the page');
-        await context.close();
-      } finally {
-        await browser.close();
-      }
+      });
     });
 }

@@ -5,30 +5,14 @@
 // BOXPILOT_ADMIN_USER, BOXPILOT_ADMIN_PASSWORD).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { viewports, withPage } from './support.mjs';
 
-const tools = process.env.BOXPILOT_TOOLS_DIR || path.join(process.env.HOME, '.cache/boxpilot-tools');
-const { chromium } = createRequire(path.join(tools, 'node_modules/'))('playwright-core');
 const base = process.env.BOXPILOT_URL;
 const admin = process.env.BOXPILOT_ADMIN_USER;
 const adminPassword = process.env.BOXPILOT_ADMIN_PASSWORD;
 const shots = process.env.BOXPILOT_SCREENSHOTS;
 
-const viewports = {
-  desktop: { viewport: { width: 1280, height: 800 } },
-  phone: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 3, isMobile: true, hasTouch: true },
-};
-
-async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
-}
-
-async function logIn(page, user, password) {
+async function submitLogin(page, user, password) {
   await page.goto(base + '/login');
   await page.fill('#login-username', user);
   await page.fill('#login-password', password);
@@ -39,13 +23,8 @@ for (const [name, options] of Object.entries(viewports)) {
   test(`${name}: an admin adds a user, changes its groups and disables it`, async () => {
     assert.ok(base && admin && adminPassword, 'BOXPILOT_URL and the demo admin are needed');
     const newUser = `tester-${name}`;
-    const browser = await launch();
-    try {
-      const context = await browser.newContext(options);
-      const page = await context.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(String(e)));
-      await logIn(page, admin, adminPassword);
+    await withPage(options, async ({ page, browser }) => {
+      await submitLogin(page, admin, adminPassword);
       await page.waitForSelector('[data-device]', { timeout: 20_000 });
 
       // Desktop: the top bar's link. Phone: the account page's.
@@ -86,15 +65,12 @@ for (const [name, options] of Object.entries(viewports)) {
       // The new user: the password works only while enabled.
       const other = await browser.newContext(options);
       const second = await other.newPage();
-      await logIn(second, newUser, password);
+      await submitLogin(second, newUser, password);
       await second.waitForFunction(() => /disabled/.test(document.querySelector('#login-error')?.textContent || ''));
       await page.locator(`[data-user="${newUser}"]`).getByRole('button', { name: 'Enable' }).click();
       await page.waitForSelector(`[data-user="${newUser}"][data-enabled=true]`);
-      await logIn(second, newUser, password);
+      await submitLogin(second, newUser, password);
       await second.waitForSelector('[data-device]', { timeout: 20_000 });
-      assert.deepEqual(errors, [], 'no page errors');
-    } finally {
-      await browser.close();
-    }
+    });
   });
 }

@@ -23,12 +23,7 @@ use leptos_router::LazyRoute;
 /// split module and its files); `LazyRoute::preload` fetches its code ahead (`$preload`).
 macro_rules! lazy_signed_in_page {
     ($route:ident, $split:ident, $preload:ident => $page:ident) => {
-        #[wasm_split(
-                                            $split,
-                                            fallible,
-                                            preload($preload),
-                                            wasm_split_path = ::leptos::wasm_split
-                                        )]
+        #[wasm_split($split, fallible, preload($preload), wasm_split_path = ::leptos::wasm_split)]
         fn $split() -> Result<AnyView, SplitLoaderError> {
             Ok(view! { <RequireSession><$page /></RequireSession> }.into_any())
         }
