@@ -7,6 +7,9 @@
 //! (b) mosquitto 2.0 (`/usr/sbin/mosquitto`, started here with a temp config: one listener on
 //!     127.0.0.1, anonymous, no persistence) which only routes (to no subscriber here).
 //!
+//! (c) the same embedded broker (rmqtt with boxpilot's hooks and ACL) with a host that stores
+//!     nothing and trusts every box: the broker library's own ceiling, to read (a) against.
+//!
 //! Same clients, same payloads, same run. The rate is messages / time from the first publish to
 //! the last PUBACK. After (a) the bench checks that every message is in the store.
 //!
@@ -19,10 +22,15 @@
 mod common;
 
 use app::domain::{DeviceId, FleetId};
+use boxpilot::access::Principal;
+use boxpilot::broker::{
+    BrokerAuthenticator, BrokerEvents, BrokerSettings, ConnectRefusal, Delivery, EmbeddedBroker,
+};
 use boxpilot::runtime::{self, ServeConfig};
 use common::*;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
@@ -225,6 +233,71 @@ fn report(name: &str, o: &Outcome, total: u64) -> f64 {
     rate
 }
 
+/// (c)'s host: every box is who it says (no secret check), and nothing is stored.
+struct NothingStored;
+
+#[async_trait::async_trait]
+impl BrokerAuthenticator for NothingStored {
+    async fn authenticate(
+        &self,
+        client_id: &str,
+        _username: &str,
+        _password: &[u8],
+    ) -> Result<Principal, ConnectRefusal> {
+        Ok(Principal::Device {
+            fleet: FleetId::parse("bench").unwrap(),
+            device: DeviceId::parse(client_id).map_err(|_| ConnectRefusal::NotAuthorized)?,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl BrokerEvents for NothingStored {
+    async fn on_publish(&self, _: &Principal, _: &str, _: &[u8]) -> Delivery {
+        Delivery::Done
+    }
+    async fn on_connected(&self, _: &Principal) {}
+    async fn on_disconnected(&self, _: &Principal) {}
+}
+
+/// (c): the embedded broker alone, on its own runtime.
+fn broker_alone(
+    k: u64,
+    m: u64,
+    inflight: u16,
+    base_ts: i64,
+    clients_rt: &tokio::runtime::Runtime,
+) -> f64 {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("broker runtime");
+    let any = "127.0.0.1:0".parse().unwrap();
+    let host = Arc::new(NothingStored);
+    let broker = rt
+        .block_on(EmbeddedBroker::start(
+            BrokerSettings::new(any, any),
+            host.clone(),
+            host,
+        ))
+        .expect("broker starts");
+    let target = Target {
+        port: broker.tcp_addr().port(),
+        clients: (0..k)
+            .map(|i| (format!("bench-box-{i:04}"), Some("unchecked".into())))
+            .collect(),
+        fleet: "bench".into(),
+    };
+    let o = clients_rt.block_on(drive(&target, m, inflight, base_ts));
+    let rate = report(
+        "rmqtt      embedded broker alone (hooks, nothing stored)",
+        &o,
+        k * m,
+    );
+    rt.block_on(broker.shutdown());
+    rate
+}
+
 fn main() {
     header("end to end through the broker: rumqttc QoS 1 publishers -> boxpilot (embedded) vs mosquitto");
     let k = opt("clients", "BOXPILOT_BENCH_CLIENTS", 50, 200);
@@ -266,6 +339,8 @@ fn main() {
             None
         }
     };
+
+    let alone_rate = broker_alone(k, m, inflight, base_ts, &clients_rt);
 
     // (a) boxpilot, on its own runtime.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
@@ -344,11 +419,17 @@ fn main() {
                 "ratio      boxpilot / mosquitto = {ratio:.2}; goal >= 1.00: {}",
                 if ratio >= 1.0 { "MET" } else { "MISSED" }
             );
+            println!(
+                "ratio      broker alone / mosquitto = {:.2}; boxpilot / broker alone = {:.2}",
+                alone_rate / mr,
+                boxpilot_rate / alone_rate
+            );
             result(
                 "broker_e2e",
                 &[
                     ("boxpilot_msg_per_s", fmt_rate(boxpilot_rate)),
                     ("mosquitto_msg_per_s", fmt_rate(mr)),
+                    ("broker_alone_msg_per_s", fmt_rate(alone_rate)),
                     ("ratio", format!("{ratio:.2}")),
                     ("clients", k.to_string()),
                     ("messages", total.to_string()),
