@@ -4,10 +4,11 @@
 //! and its durable commit writes them all (~4 KB per reading; BENCHMARKS.md, section 1). Instead, a
 //! batch is committed as one entry of the `readings_journal` table (keys only grow: the same
 //! rightmost leaf), kept in memory meanwhile (`Pending`), and moved into the readings table in
-//! bulk later (`Journal::merge`: tens of readings per box leaf, in a commit that needs no fsync of
-//! its own because the next journal commit makes it durable, and that deletes the entries it
-//! moved, so a crash before that leaves them in the journal). At open, whatever the journal holds
-//! is merged before anything reads the store.
+//! bulk later (`merge_in_background`: tens of readings per box leaf, in commits that need no
+//! fsync of their own because the next journal commit makes them durable; the last one deletes
+//! the entries moved, so a crash before it leaves them in the journal, merged again: inserting a
+//! reading twice under its key changes nothing). At open, whatever the journal holds is merged
+//! before anything reads the store.
 //!
 //! Readers take the pending readings before their read transaction, so that a merge between the
 //! two shows a reading in both places (deduplicated by key) rather than in neither.
@@ -28,6 +29,9 @@ type PendingRows = BTreeMap<ReadingKey, Vec<u8>>;
 /// A merge starts once this many readings are pending: ~20 per box for a fleet of 200, a few
 /// hundred KB of memory, a merge commit of a few milliseconds.
 const MERGE_AT: usize = 4_096;
+
+/// Readings per merge transaction: a few milliseconds of redb's write lock each.
+const MERGE_CHUNK: usize = 1_024;
 
 #[derive(Default)]
 pub(super) struct Journal {
@@ -114,7 +118,7 @@ impl Journal {
     }
 
     fn merge_once(&self, db: &Database, durable: bool) -> StoreResult<usize> {
-        let (entries, rows): (Vec<u64>, Vec<(ReadingKey, Vec<u8>)>) = {
+        let (entries, mut rows): (Vec<u64>, Vec<(ReadingKey, Vec<u8>)>) = {
             let pending = self.lock();
             let entries: Vec<u64> = pending.entries.keys().copied().collect();
             let rows = pending
@@ -128,17 +132,33 @@ impl Journal {
         if entries.is_empty() {
             return Ok(0);
         }
+        // In key order (a box's readings together, each leaf written once), and in chunks, so
+        // that batches commit between them instead of waiting for the whole merge (redb has one
+        // write lock). No chunk needs an fsync: the journal keeps its readings until the end.
+        rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for chunk in rows.chunks(MERGE_CHUNK) {
+            let mut txn = db.begin_write().map_err(unavailable)?;
+            txn.set_durability(Durability::None).map_err(unavailable)?;
+            {
+                let mut readings = txn.open_table(READINGS).map_err(unavailable)?;
+                for ((d, ts, seq), encoded) in chunk {
+                    readings
+                        .insert((d.as_str(), *ts, *seq), encoded.as_slice())
+                        .map_err(unavailable)?;
+                }
+            }
+            txn.commit().map_err(unavailable)?;
+            let mut pending = self.lock();
+            for (key, _) in chunk {
+                pending.rows.remove(key);
+            }
+        }
+        // The entries leave the journal once all their readings are in the table.
         let mut txn = db.begin_write().map_err(unavailable)?;
         if !durable {
             txn.set_durability(Durability::None).map_err(unavailable)?;
         }
         {
-            let mut readings = txn.open_table(READINGS).map_err(unavailable)?;
-            for ((d, ts, seq), encoded) in &rows {
-                readings
-                    .insert((d.as_str(), *ts, *seq), encoded.as_slice())
-                    .map_err(unavailable)?;
-            }
             let mut journal = txn.open_table(JOURNAL).map_err(unavailable)?;
             for entry in &entries {
                 journal.remove(entry).map_err(unavailable)?;
@@ -148,9 +168,6 @@ impl Journal {
         let mut pending = self.lock();
         for entry in &entries {
             pending.entries.remove(entry);
-        }
-        for (key, _) in &rows {
-            pending.rows.remove(key);
         }
         Ok(rows.len())
     }
