@@ -160,6 +160,25 @@ impl EmbeddedStore {
         .await
     }
 
+    /// Writes one JSON document of a table keyed by a string, replacing any.
+    async fn put_doc(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        key: String,
+        doc: StoreResult<Vec<u8>>,
+    ) -> StoreResult<()> {
+        let doc = doc?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(unavailable)?;
+            txn.open_table(table)
+                .map_err(unavailable)?
+                .insert(key.as_str(), doc.as_slice())
+                .map_err(unavailable)?;
+            txn.commit().map_err(unavailable)
+        })
+        .await
+    }
+
     /// Every JSON document of a table keyed by a string, in key order.
     async fn all_docs<T: DeserializeOwned + Send + 'static>(
         &self,
@@ -204,12 +223,13 @@ fn read_device(
 type Row = (String, i64, u64, Vec<u8>);
 
 /// Sorts a batch into new readings and duplicates (already in the readings table, pending in
-/// the journal, or earlier in the batch), and writes the new ones as one journal entry in the
+/// the journal, or earlier in the batch), and writes the new ones as journal entry `entry` in the
 /// caller's transaction: nothing else (the boxes' latest values move in memory: `latest_cache`).
 /// Returns each reading's outcome, and the new readings for `Pending::add` after the commit.
 fn write_readings(
     txn: &redb::WriteTransaction,
     pending: &Pending,
+    entry: u64,
     rows: Vec<Row>,
 ) -> StoreResult<(Vec<WriteOutcome>, Vec<Row>)> {
     let mut outcomes = Vec::with_capacity(rows.len());
@@ -234,7 +254,7 @@ fn write_readings(
     if !fresh.is_empty() {
         txn.open_table(JOURNAL)
             .map_err(unavailable)?
-            .insert(pending.next_entry(), encode_entry(&fresh).as_slice())
+            .insert(entry, encode_entry(&fresh).as_slice())
             .map_err(unavailable)?;
     }
     Ok((outcomes, fresh))
@@ -426,7 +446,7 @@ impl Store for EmbeddedStore {
                 // duplicate check sees it (write transactions are serialised by redb).
                 let mut pending = journal.lock();
                 let entry = pending.next_entry();
-                let (outcomes, fresh) = write_readings(&txn, &pending, rows)?;
+                let (outcomes, fresh) = write_readings(&txn, &pending, entry, rows)?;
                 let mut loaded = Vec::with_capacity(missing.len());
                 if !missing.is_empty() {
                     let devices = txn.open_table(DEVICES).map_err(unavailable)?;
@@ -706,16 +726,8 @@ impl Store for EmbeddedStore {
     }
 
     async fn put_alert_rule(&self, rule: &AlertRule) -> StoreResult<()> {
-        let rule = rule.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(ALERT_RULES)
-                .map_err(unavailable)?
-                .insert(rule.id.as_str(), to_json(&rule)?.as_slice())
-                .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.put_doc(ALERT_RULES, rule.id.clone(), to_json(rule))
+            .await
     }
 
     async fn delete_alert_rule(&self, id: &str) -> StoreResult<()> {
@@ -797,16 +809,8 @@ impl Store for EmbeddedStore {
     }
 
     async fn put_user(&self, user: &UserRecord) -> StoreResult<()> {
-        let user = user.clone();
-        self.blocking(move |db| {
-            let txn = db.begin_write().map_err(unavailable)?;
-            txn.open_table(USERS)
-                .map_err(unavailable)?
-                .insert(user.username.as_str(), to_json(&user)?.as_slice())
-                .map_err(unavailable)?;
-            txn.commit().map_err(unavailable)
-        })
-        .await
+        self.put_doc(USERS, user.username.clone(), to_json(user))
+            .await
     }
 
     async fn get_user(&self, username: &str) -> StoreResult<Option<UserRecord>> {
